@@ -1,0 +1,274 @@
+"""Settings: one module, read from the environment (see docs/CONFIGURATION.md).
+
+With nothing configured the site runs on embedded defaults (a SQLite file and a
+filesystem Celery broker under ``var/``) so that ``make run`` works on a bare machine.
+``DJANGO_ENV=production`` refuses every default that is only fit for a laptop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import Env
+
+env = Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+DJANGO_ENV = env.choice("DJANGO_ENV", ("development", "production"), "development")
+PRODUCTION = DJANGO_ENV == "production"
+
+# Only ever used on a developer's machine: production refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105
+SECRET_KEY = env.secret("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# --- database ---------------------------------------------------------------------------
+
+DATABASE_URL = env.secret("DATABASE_URL")
+_EMBEDDED_DATABASE = DATABASE_URL is None
+try:
+    _database = dj_database_url.parse(
+        DATABASE_URL or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django knows: {exc}") from None
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    # A stopped PostgreSQL must answer /healthz within seconds, not hang a worker.
+    _database.setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", 5, minimum=1
+    )
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- applications -----------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    # Our own apps, in the order of the import rule: casework -> reporting -> evidence.
+    "evidence",
+    "reporting",
+    "casework",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "config.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- accounts ---------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "casework.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- languages --------------------------------------------------------------------------
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français"), ("ar", "العربية"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Africa/Casablanca"
+
+# --- static files -----------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- security headers (the rest is in config.middleware) --------------------------------
+
+# A reporter's browser must not tell any other site that she came from here.
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+# The preload directive only makes the site eligible; nothing happens until the operator
+# submits the domain to the browsers' list.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=PRODUCTION)
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# No script, style, font or image from another host, and no inline script: a victim's
+# browser talks to this site and nothing else.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
+
+# Where the quick-exit control sends a visitor: a neutral page an onlooker expects.
+QUICK_EXIT_URL = env.str("QUICK_EXIT_URL", "https://www.google.com/")
+if urlsplit(QUICK_EXIT_URL).scheme != "https":
+    raise ImproperlyConfigured(
+        f"QUICK_EXIT_URL must be an https:// address, not {QUICK_EXIT_URL!r}"
+    )
+
+# --- Celery -----------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.secret("CELERY_BROKER_URL")
+_EMBEDDED_BROKER = CELERY_BROKER_URL is None
+if _EMBEDDED_BROKER:
+    # kombu's filesystem transport: a real worker and beat with no broker server.  The
+    # messages hold ids only (never content), so files under var/ reveal nothing.
+    _celery_dir = VAR_DIR / "celery"
+    for _folder in ("queue", "processed", "control", "results"):
+        (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        # exchange bindings; kombu would otherwise write them to the working directory
+        "control_folder": str(_celery_dir / "control"),
+        "store_processed": False,
+    }
+    _default_results = f"file://{_celery_dir / 'results'}"
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis: a publish must fail fast rather than hang a request when Redis is down.
+        "socket_connect_timeout": 5,
+        "socket_timeout": 10,
+    }
+    _default_results = CELERY_BROKER_URL
+CELERY_RESULT_BACKEND = env.secret("CELERY_RESULT_BACKEND", _default_results)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", "safe-report")
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 60)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT")
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- logging ----------------------------------------------------------------------------
+
+# No handler here writes a client address, user agent or referrer: Django's own loggers
+# do not, and we add no request-logging middleware.
+LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- REST framework ---------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    # JSON only: the browsable API needs inline scripts that the CSP forbids.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
+
+# --- production refuses laptop defaults -------------------------------------------------
+
+if PRODUCTION:
+    _problems = []
+    if DEBUG:
+        _problems.append("DJANGO_DEBUG is on; unset it or set it to false")
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        _problems.append(
+            "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be a random value of 50+ "
+            "characters, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    if not ALLOWED_HOSTS:
+        _problems.append("DJANGO_ALLOWED_HOSTS must list the site's host name(s)")
+    if _EMBEDDED_DATABASE:
+        _problems.append(
+            "DATABASE_URL must point at PostgreSQL (the SQLite default is for laptops)"
+        )
+    if _EMBEDDED_BROKER:
+        _problems.append(
+            "CELERY_BROKER_URL must point at Redis (the filesystem broker is for laptops)"
+        )
+    if _problems:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production refuses to start:\n  - " + "\n  - ".join(_problems)
+        )

@@ -1,0 +1,17 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from config.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+# Every public page carries its language in the path (/fr/, /ar/, /en/): a bookmark or a
+# shared link opens in the same language, with no cookie needed to remember it.
+urlpatterns += i18n_patterns(
+    path("", include("reporting.urls")),
+    prefix_default_language=True,
+)

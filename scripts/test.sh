@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make test: lint, then the whole suite on real PostgreSQL, Redis, a Celery worker and
+# Chromium.  Extra arguments go to pytest (make test ARGS="-k healthz").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+# Local services are ours to start only when no server was named for the tests.
+if [ -z "${TEST_DATABASE_URL:-}" ]; then ensure_postgres; fi
+if [ -z "${TEST_REDIS_URL:-}" ]; then ensure_redis; fi
+ensure_chromium
+
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/safe_report}
+redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14}
+export CELERY_BROKER_URL=$redis_url CELERY_RESULT_BACKEND=$redis_url
+# A queue of our own: a stale message from an earlier run, or a run beside this one,
+# never reaches this run's worker.
+export CELERY_TASK_DEFAULT_QUEUE="test-$(date +%s)-$$"
+unset DJANGO_ENV DJANGO_DEBUG VAR_DIR
+
+.venv/bin/ruff format --check --quiet . || die "ruff format: files above need formatting — run: make format"
+.venv/bin/ruff check --quiet . || die "ruff check: fix the findings above (make format fixes some)"
+
+exec .venv/bin/pytest "$@"

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.processes import celery_worker as start_celery_worker
+from tests.processes import child_env
+
+# Playwright's sync API runs an event loop in the test thread; Django would then refuse
+# ORM calls made by the live server's fixtures from that thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_services() -> None:
+    """The suite runs on PostgreSQL and Redis or not at all; never on a stand-in."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit("the tests need PostgreSQL: set DATABASE_URL (make test does)", returncode=3)
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.exit("the tests need Redis: set CELERY_BROKER_URL (make test does)", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """One real worker for the session, on the test database and this run's queue."""
+    tmp = tmp_path_factory.mktemp("worker")
+    with start_celery_worker(child_env(), tmp, queue=settings.CELERY_TASK_DEFAULT_QUEUE) as worker:
+        yield worker

@@ -1,0 +1,146 @@
+"""The public pages in a real Chromium: languages, right-to-left, quick exit, no third party."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Browser, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+NEUTRAL_PAGE = "<!doctype html><title>Neutral</title><p>An ordinary page.</p>"
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def open_page(browser: Browser, *, scripts: bool = True) -> Page:
+    context = browser.new_context(
+        viewport=PHONE, java_script_enabled=scripts, locale="fr-FR", is_mobile=True, has_touch=True
+    )
+    # The neutral site is answered here: the test machine has no Internet, and the test
+    # is about leaving this site, not about the other one.
+    context.route(
+        f"{settings.QUICK_EXIT_URL}**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=NEUTRAL_PAGE),
+    )
+    return context.new_page()
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "heading", "exit_label"),
+    [
+        ("fr", "ltr", "Un lieu sûr pour signaler la violence en ligne", "Quitter vite"),
+        ("ar", "rtl", "مكان آمن للتبليغ عن العنف الرقمي", "خروج سريع"),
+        ("en", "ltr", "A safe place to report online violence", "Quick exit"),
+    ],
+)
+def test_home_page_reads_in_each_language_on_a_phone(
+    browser, live_server, lang, direction, heading, exit_label
+):
+    page = open_page(browser)
+    page.goto(f"{live_server.url}/{lang}/")
+
+    assert page.locator("h1").inner_text() == heading
+    assert page.evaluate("getComputedStyle(document.body).direction") == direction
+    exit_button = page.locator("[data-quick-exit]")
+    assert exit_label in exit_button.inner_text()
+    # Nothing spills sideways on a 360-px screen, and the exit is on screen without
+    # scrolling: right-hand side in French and English, left-hand side in Arabic.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    box = exit_button.bounding_box()
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= PHONE["height"]
+    centre = box["x"] + box["width"] / 2
+    assert (centre < PHONE["width"] / 2) == (direction == "rtl")
+    page.context.close()
+
+
+def test_language_links_work_with_scripts_off(browser, live_server):
+    page = open_page(browser, scripts=False)
+    page.goto(f"{live_server.url}/fr/")
+
+    page.get_by_role("link", name="العربية").click()
+    assert page.url == f"{live_server.url}/ar/"
+    assert page.locator("html").get_attribute("dir") == "rtl"
+
+    page.get_by_role("link", name="English").click()
+    assert page.url == f"{live_server.url}/en/"
+    assert page.locator("h1").inner_text() == "A safe place to report online violence"
+    page.context.close()
+
+
+def test_quick_exit_tap_leaves_and_takes_this_page_out_of_the_history(browser, live_server):
+    page = open_page(browser)
+    page.goto(f"{live_server.url}/fr/")
+    page.goto(f"{live_server.url}/en/")
+
+    page.locator("[data-quick-exit]").tap()
+    page.wait_for_url(settings.QUICK_EXIT_URL)
+    assert page.title() == "Neutral"
+
+    # Back goes to the page before the one she left, not to the page she fled.
+    page.go_back()
+    assert page.url == f"{live_server.url}/fr/"
+    page.context.close()
+
+
+def test_escape_key_leaves_for_the_neutral_site(browser, live_server):
+    page = open_page(browser)
+    page.goto(f"{live_server.url}/ar/")
+    assert "Esc" in page.locator(".quick-exit-hint").inner_text()
+
+    page.keyboard.press("Escape")
+    page.wait_for_url(settings.QUICK_EXIT_URL)
+    assert page.title() == "Neutral"
+    page.context.close()
+
+
+def test_quick_exit_still_leaves_with_scripts_off(browser, live_server):
+    page = open_page(browser, scripts=False)
+    page.goto(f"{live_server.url}/fr/")
+    assert not page.locator(".quick-exit-hint").is_visible()  # no Esc promise without JS
+
+    page.locator("[data-quick-exit]").click()
+    page.wait_for_url(settings.QUICK_EXIT_URL)
+    assert page.title() == "Neutral"
+    page.context.close()
+
+
+def test_page_loads_nothing_from_another_host_and_breaks_no_policy(browser, live_server):
+    page = open_page(browser)
+    requests, complaints = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: complaints.append(message.text))
+    page.goto(f"{live_server.url}/ar/")
+    page.wait_for_load_state("networkidle")
+
+    assert requests, "the page made no request at all"
+    assert [url for url in requests if not url.startswith(live_server.url)] == []
+    assert [text for text in complaints if "Content Security Policy" in text] == []
+    # The stylesheet and the script did load under the policy.
+    assert page.evaluate("document.documentElement.classList.contains('has-js')")
+    exit_colour = page.locator("[data-quick-exit]").evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    assert exit_colour == "rgb(179, 38, 30)"
+    page.context.close()

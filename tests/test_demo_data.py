@@ -1,0 +1,52 @@
+"""`make run` seeds demo organisations of each kind and an account per role."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from casework.models import Membership, Organization, User
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> dict[str, str]:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return dict(re.findall(r"^\s+(demo-\S+)\s+(\S+)", out.getvalue(), re.MULTILINE))
+
+
+def test_demo_has_every_kind_of_organisation_and_every_role():
+    seed()
+    assert set(Organization.objects.values_list("kind", flat=True)) == set(Organization.Kind.values)
+    assert set(Membership.objects.values_list("role", flat=True)) == set(Membership.Role.values)
+    assert User.objects.filter(is_superuser=True).count() == 1
+
+
+def test_every_printed_demo_password_signs_in():
+    credentials = seed()
+    assert len(credentials) == 7
+    for username, password in credentials.items():
+        assert authenticate(username=username, password=password) is not None, username
+
+
+def test_seeding_twice_duplicates_nothing_and_retires_old_passwords():
+    first = seed()
+    second = seed()
+    assert User.objects.count() == 7
+    assert Organization.objects.count() == 4
+    assert Membership.objects.count() == 6
+    assert authenticate(username="demo-caseworker", password=first["demo-caseworker"]) is None
+    assert authenticate(username="demo-caseworker", password=second["demo-caseworker"])
+
+
+@override_settings(PRODUCTION=True)
+def test_demo_data_is_refused_in_production():
+    with pytest.raises(CommandError, match="refused"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not User.objects.exists()

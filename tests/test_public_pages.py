@@ -1,0 +1,67 @@
+"""What every visitor's browser receives: her language, strict headers, no cookie."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_root_opens_in_french_when_the_browser_states_no_preference(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/fr/"
+
+
+def test_the_root_follows_a_browser_set_to_arabic(client):
+    response = client.get("/", headers={"accept-language": "ar-MA,ar;q=0.9,fr;q=0.6"})
+    assert response["Location"] == "/ar/"
+
+
+@pytest.mark.parametrize(
+    ("path", "lang", "direction", "heading"),
+    [
+        ("/fr/", "fr", "ltr", "Un lieu sûr pour signaler la violence en ligne"),
+        ("/ar/", "ar", "rtl", "مكان آمن للتبليغ عن العنف الرقمي"),
+        ("/en/", "en", "ltr", "A safe place to report online violence"),
+    ],
+)
+def test_the_home_page_speaks_the_language_of_its_address(client, path, lang, direction, heading):
+    page = client.get(path).content.decode()
+    assert f'<html lang="{lang}" dir="{direction}">' in page
+    assert heading in page
+
+
+def test_public_pages_forbid_inline_scripts_framing_and_referrers(client):
+    response = client.get("/fr/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "no-store"
+    assert "geolocation=()" in response["Permissions-Policy"]
+
+
+def test_visiting_a_public_page_leaves_no_cookie(client):
+    response = client.get("/ar/")
+    assert response.status_code == 200
+    assert dict(response.cookies) == {}
+
+
+def test_the_quick_exit_link_sends_no_referrer(client):
+    page = client.get("/fr/").content.decode()
+    assert f'href="{settings.QUICK_EXIT_URL}" rel="noreferrer noopener" data-quick-exit' in page
+
+
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_every_string_is_translated(language):
+    catalogue = polib.pofile(Path(settings.LOCALE_PATHS[0]) / language / "LC_MESSAGES/django.po")
+    missing = [entry.msgid for entry in catalogue if not entry.translated()]
+    assert missing == [], f"untranslated or fuzzy in {language}: {missing}"
+    assert catalogue.percent_translated() == 100
