@@ -65,3 +65,31 @@ def test_every_string_is_translated(language):
     missing = [entry.msgid for entry in catalogue if not entry.translated()]
     assert missing == [], f"untranslated or fuzzy in {language}: {missing}"
     assert catalogue.percent_translated() == 100
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("/fr/nulle-part/", "Cette page n'existe pas"),
+        ("/ar/nulle-part/", "هذه الصفحة غير موجودة"),
+    ],
+)
+def test_a_missing_page_answers_in_the_visitors_language_with_the_quick_exit(client, path, text):
+    response = client.get(path)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert text in page
+    assert "data-quick-exit" in page
+
+
+def test_a_server_error_page_keeps_the_quick_exit(rf):
+    from django.utils import translation
+
+    from config.errors import server_error
+
+    with translation.override("ar"):
+        response = server_error(rf.get("/ar/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "data-quick-exit" in page
+    assert 'dir="rtl"' in page
