@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
 
@@ -37,12 +37,15 @@ def open_page(browser: Browser, *, scripts: bool = True) -> Page:
     context = browser.new_context(
         viewport=PHONE, java_script_enabled=scripts, locale="fr-FR", is_mobile=True, has_touch=True
     )
+    context.neutral_site_requests = []
+
     # The neutral site is answered here: the test machine has no Internet, and the test
     # is about leaving this site, not about the other one.
-    context.route(
-        f"{settings.QUICK_EXIT_URL}**",
-        lambda route: route.fulfill(status=200, content_type="text/html", body=NEUTRAL_PAGE),
-    )
+    def neutral_site(route):
+        context.neutral_site_requests.append(route.request.headers)
+        route.fulfill(status=200, content_type="text/html", body=NEUTRAL_PAGE)
+
+    context.route(f"{settings.QUICK_EXIT_URL}**", neutral_site)
     return context.new_page()
 
 
@@ -80,11 +83,11 @@ def test_language_links_work_with_scripts_off(browser, live_server):
     page.goto(f"{live_server.url}/fr/")
 
     page.get_by_role("link", name="العربية").click()
-    assert page.url == f"{live_server.url}/ar/"
+    page.wait_for_url(f"{live_server.url}/ar/")
     assert page.locator("html").get_attribute("dir") == "rtl"
 
     page.get_by_role("link", name="English").click()
-    assert page.url == f"{live_server.url}/en/"
+    page.wait_for_url(f"{live_server.url}/en/")
     assert page.locator("h1").inner_text() == "A safe place to report online violence"
     page.context.close()
 
@@ -97,10 +100,12 @@ def test_quick_exit_tap_leaves_and_takes_this_page_out_of_the_history(browser, l
     page.locator("[data-quick-exit]").tap()
     page.wait_for_url(settings.QUICK_EXIT_URL)
     assert page.title() == "Neutral"
+    # The neutral site is not told where she came from.
+    assert [headers.get("referer") for headers in page.context.neutral_site_requests] == [None]
 
     # Back goes to the page before the one she left, not to the page she fled.
     page.go_back()
-    assert page.url == f"{live_server.url}/fr/"
+    page.wait_for_url(f"{live_server.url}/fr/")
     page.context.close()
 
 
@@ -143,4 +148,19 @@ def test_page_loads_nothing_from_another_host_and_breaks_no_policy(browser, live
         "e => getComputedStyle(e).backgroundColor"
     )
     assert exit_colour == "rgb(179, 38, 30)"
+    page.context.close()
+
+
+def test_operator_signs_in_to_the_admin(browser, live_server, django_user_model):
+    # A form post from our own pages must pass Django's CSRF origin check under our
+    # referrer policy; the admin login is the first such form.
+    django_user_model.objects.create_superuser("operator", password="correct horse battery")
+    page = open_page(browser)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "correct horse battery")
+    page.click("input[type=submit]")
+
+    page.wait_for_url(f"{live_server.url}/admin/")
+    expect(page.get_by_role("link", name="Organisations")).to_be_visible()
     page.context.close()

@@ -36,13 +36,13 @@ def test_the_home_page_speaks_the_language_of_its_address(client, path, lang, di
     assert heading in page
 
 
-def test_public_pages_forbid_inline_scripts_framing_and_referrers(client):
+def test_public_pages_forbid_inline_scripts_framing_and_cross_site_referrers(client):
     response = client.get("/fr/")
     csp = response["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "no-store"
     assert "geolocation=()" in response["Permissions-Policy"]
