@@ -115,3 +115,16 @@ def test_a_malformed_database_url_is_explained():
     result = django_start(DATABASE_URL="nonsense://what")
     assert result.returncode != 0
     assert "DATABASE_URL is not a database URL Django knows" in result.stderr
+
+
+def test_the_test_suite_refuses_to_run_on_sqlite(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_layering.py"],
+        cwd=REPO,
+        env=child_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3
+    assert "the tests need PostgreSQL" in result.stdout + result.stderr
