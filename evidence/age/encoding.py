@@ -197,7 +197,9 @@ class ArmorReader:
         return out
 
     def readline(self, limit: int = -1) -> bytes:
-        while not self.done and b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit):
+        while (
+            not self.done and b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit)
+        ):
             self.buffer += self._next_block()
         end = self.buffer.find(b"\n")
         end = len(self.buffer) if end < 0 else end + 1

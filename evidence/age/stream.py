@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -70,9 +72,16 @@ def reissue_header(
 class PayloadWriter:
     """Push-style encryptor: ``write()`` any sizes, then ``close()``.
 
-    Holds at most one chunk of plaintext: a full chunk is only sealed once more data
-    shows it is not the last.  ``sha256`` and ``size`` describe the plaintext.
+    Buffers at most one chunk of plaintext: a full chunk is only sealed once more data
+    shows it is not the last.  ``sha256`` and ``size`` describe the plaintext.  Past the
+    first MiB, chunks are encrypted and written by a sealer thread while the caller's
+    thread hashes the next ones (both release the GIL); at most a few MiB wait between
+    the two threads, so memory stays bounded whatever the input size.
     """
+
+    _THREAD_AFTER = 16  # chunks sealed inline (1 MiB) before the sealer thread starts
+    _BATCH_CHUNKS = 16  # chunks handed to the sealer at a time
+    _QUEUE_BATCHES = 4  # so at most 4 MiB waits between the two threads
 
     def __init__(self, file_key: bytes, sink: BinaryIO) -> None:
         self.sink = sink
@@ -84,36 +93,93 @@ class PayloadWriter:
         self.size = 0
         self._hash = hashlib.sha256()
         self.closed = False
+        self._queue: queue.Queue | None = None
+        self._sealer: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def write(self, data: bytes) -> int:
         if self.closed:
             raise ValueError("write to a closed age writer")
-        view = memoryview(data)
+        view = memoryview(data).cast("B")
+        if not isinstance(data, bytes):
+            # The sealer may read a chunk after write() returns: it needs bytes the
+            # caller cannot change, so a mutable buffer is copied once.
+            view = memoryview(bytes(view))
         self._hash.update(view)
         self.size += len(view)
-        # Fill the buffer to a full chunk, flushing it only when more data follows.
-        while view:
-            if len(self.buffer) == CHUNK_SIZE:
-                self._seal(bytes(self.buffer), final=False)
-                self.buffer.clear()
-            if not self.buffer and len(view) > CHUNK_SIZE:
-                self._seal(view[:CHUNK_SIZE], final=False)  # no copy for large writes
-                view = view[CHUNK_SIZE:]
-                continue
+        chunks: list[bytes | memoryview] = []
+        if len(self.buffer) == CHUNK_SIZE and view:
+            chunks.append(bytes(self.buffer))  # more data follows: not the final chunk
+            self.buffer.clear()
+        if self.buffer:
             take = CHUNK_SIZE - len(self.buffer)
             self.buffer += view[:take]
             view = view[take:]
+            if view:
+                chunks.append(bytes(self.buffer))
+                self.buffer.clear()
+        # Whole chunks are sealed straight from the caller's bytes; the last full chunk
+        # stays buffered until more data (or close) says whether it is final.
+        while len(view) > CHUNK_SIZE:
+            chunks.append(view[:CHUNK_SIZE])
+            view = view[CHUNK_SIZE:]
+        self.buffer += view
+        for i in range(0, len(chunks), self._BATCH_CHUNKS):
+            self._seal(chunks[i : i + self._BATCH_CHUNKS], final=False)
         return len(data)
 
-    def _seal(self, chunk: bytes | memoryview, *, final: bool) -> None:
-        self.sink.write(self.cipher.encrypt(_chunk_nonce(self.counter, final), chunk, None))
-        self.counter += 1
+    def _seal(self, chunks: list[bytes | memoryview], *, final: bool) -> None:
+        if not chunks:
+            return
+        batch = []
+        for chunk in chunks:
+            batch.append((_chunk_nonce(self.counter, final), chunk))
+            self.counter += 1
+        if self._sealer is None and self.counter > self._THREAD_AFTER and not final:
+            self._queue = queue.Queue(maxsize=self._QUEUE_BATCHES)
+            self._sealer = threading.Thread(target=self._seal_loop, name="age-sealer", daemon=True)
+            self._sealer.start()
+        if self._queue is None:
+            self.sink.write(b"".join(self.cipher.encrypt(n, c, None) for n, c in batch))
+            return
+        self._raise_sealer_error()
+        self._queue.put(batch)
+
+    def _seal_loop(self) -> None:
+        batches = self._queue
+        while (batch := batches.get()) is not None:
+            if self._error is None:
+                try:
+                    for nonce, chunk in batch:
+                        self.sink.write(self.cipher.encrypt(nonce, chunk, None))
+                except BaseException as exc:  # e.g. disk full: re-raised in the caller
+                    self._error = exc
+
+    def _stop_sealer(self) -> None:
+        if self._sealer is not None:
+            self._queue.put(None)
+            self._sealer.join()
+            self._sealer = None
+
+    def _raise_sealer_error(self) -> None:
+        if self._error is not None:
+            self._stop_sealer()
+            self.closed = True
+            raise self._error
 
     def close(self) -> None:
-        if not self.closed:
-            self._seal(bytes(self.buffer), final=True)
-            self.buffer.clear()
-            self.closed = True
+        if self.closed:
+            return
+        self._seal([bytes(self.buffer)], final=True)
+        self.buffer.clear()
+        self._stop_sealer()
+        self.closed = True
+        self._raise_sealer_error()
+
+    def abort(self) -> None:
+        """Stop without sealing a final chunk: what was written stays incomplete."""
+        self._stop_sealer()
+        self.closed = True
 
     @property
     def sha256(self) -> str:
@@ -125,6 +191,8 @@ class PayloadWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.close()
+        else:
+            self.abort()
 
 
 class Encryptor(PayloadWriter):
