@@ -87,3 +87,9 @@ ensure_chromium() {
   [ -x "$CHROMIUM_PATH" ] || die "missing: chromium at $CHROMIUM_PATH — install with: sudo apt-get install chromium"
   export CHROMIUM_PATH
 }
+
+# The reference age implementation, to prove our files interoperate with it.
+ensure_age() {
+  command -v age >/dev/null 2>&1 || apt_install age
+  command -v age >/dev/null 2>&1 || die "missing: age — install with: sudo apt-get install age"
+}
