@@ -184,6 +184,21 @@ if urlsplit(QUICK_EXIT_URL).scheme != "https":
         f"QUICK_EXIT_URL must be an https:// address, not {QUICK_EXIT_URL!r}"
     )
 
+# --- sealed storage (evidence/) ---------------------------------------------------------
+
+# Payloads are ciphertext; their headers live in the database (docs/CRYPTO.md).
+EVIDENCE_BLOB_STORE = env.str("EVIDENCE_BLOB_STORE", "evidence.blobstore.FileSystemBlobStore")
+EVIDENCE_BLOB_ROOT = Path(env.str("EVIDENCE_BLOB_ROOT", str(VAR_DIR / "blobs"))).resolve()
+# An age1... recipient whose identity the operator keeps offline (on paper): every
+# organisation key is also sealed to it, so a team that lost all its members' passwords
+# can be given access again.
+EVIDENCE_RECOVERY_RECIPIENT = env.str("EVIDENCE_RECOVERY_RECIPIENT")
+# log2 of scrypt's N for a member's key under her password: 17 costs 128 MiB and about
+# 0.3 s per login, and is what an attacker with a copy of the database pays per guess.
+EVIDENCE_MEMBER_WORK_FACTOR = env.int("EVIDENCE_MEMBER_WORK_FACTOR", 17, minimum=10)
+# Receipt codes carry 80 random bits, so a modest factor suffices; it is paid per visit.
+EVIDENCE_RECEIPT_WORK_FACTOR = env.int("EVIDENCE_RECEIPT_WORK_FACTOR", 14, minimum=10)
+
 # --- Celery -----------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.secret("CELERY_BROKER_URL")
@@ -218,6 +233,9 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "sweep-orphan-blobs": {"task": "evidence.tasks.sweep_orphan_blobs", "schedule": 3600.0},
+}
 
 # --- logging ----------------------------------------------------------------------------
 

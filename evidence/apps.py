@@ -6,3 +6,6 @@ class EvidenceConfig(AppConfig):
 
     name = "evidence"
     verbose_name = "Evidence"
+
+    def ready(self) -> None:
+        from evidence import checks  # noqa: F401 - registers the system checks

@@ -24,6 +24,14 @@ def _real_services() -> None:
         pytest.exit("the tests need Redis: set CELERY_BROKER_URL (make test does)", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def blob_root(settings, tmp_path_factory) -> Path:
+    """Each test seals into a blob store of its own."""
+    root = tmp_path_factory.mktemp("blobs")
+    settings.EVIDENCE_BLOB_ROOT = root
+    return root
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     django_db_setup: None, tmp_path_factory: pytest.TempPathFactory

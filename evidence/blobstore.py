@@ -1,0 +1,101 @@
+"""Where sealed payloads live.  Only ciphertext ever reaches a blob store.
+
+The filesystem store keeps each payload under ``EVIDENCE_BLOB_ROOT`` at a path made from
+a random key (never from anything a user typed), writes through a temporary file that
+is renamed into place only when complete, and checks that every path it resolves stays
+inside its root.  Another backend (S3-compatible storage, say) implements the same four
+methods and is named by ``EVIDENCE_BLOB_STORE``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+class BlobStore(Protocol):
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def delete(self, key: str) -> None: ...
+    def listing(self) -> Iterator[tuple[str, float]]: ...
+    def partials(self) -> Iterator[Path]: ...
+
+
+def new_key() -> str:
+    return secrets.token_hex(16)
+
+
+class UnsafeBlobKey(ValueError):
+    """A blob key that is not ours, or a path that would leave the store."""
+
+
+class FileSystemBlobStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def path(self, key: str) -> Path:
+        if not _KEY.fullmatch(key):
+            raise UnsafeBlobKey(f"not a blob key: {key!r}")
+        path = (self.root / key[:2] / key[2:4] / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise UnsafeBlobKey("blob path leaves the store")
+        return path
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        """A file to write the payload into; it appears under ``key`` only if the
+        block completes.  On any error the partial file is removed."""
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = final.with_name(f".{key}.{secrets.token_hex(4)}.partial")
+        try:
+            with open(temporary, "xb") as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
+            if final.exists():
+                raise FileExistsError(f"blob {key} already exists")
+            os.replace(temporary, final)
+            directory = os.open(final.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the rename itself survives a power cut
+            finally:
+                os.close(directory)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self.path(key), "rb")
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def listing(self) -> Iterator[tuple[str, float]]:
+        """Every complete blob, with its modification time (for the orphan sweep)."""
+        for path in self.root.glob("??/??/*"):
+            if _KEY.fullmatch(path.name):
+                yield path.name, path.stat().st_mtime
+
+    def partials(self) -> Iterator[Path]:
+        """Temporary files left by a process that died mid-write."""
+        yield from self.root.glob("??/??/.*.partial")
+
+
+@cache
+def _store(dotted: str, root: str) -> BlobStore:
+    return import_string(dotted)(root)
+
+
+def blob_store() -> BlobStore:
+    return _store(settings.EVIDENCE_BLOB_STORE, str(settings.EVIDENCE_BLOB_ROOT))

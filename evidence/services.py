@@ -1,0 +1,153 @@
+"""Sealing, opening, sharing and erasing stored objects.  Plaintext stays in memory."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from evidence import age
+from evidence.blobstore import blob_store, new_key
+from evidence.exceptions import CannotOpen, SealedObjectErased
+from evidence.models import SealedObject
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Sealing:
+    """An open sealing: ``write()`` plaintext; the object exists once the block ends."""
+
+    writer: age.Encryptor
+    sealed: SealedObject | None = None
+
+    def write(self, data: bytes) -> int:
+        return self.writer.write(data)
+
+    @property
+    def sha256(self) -> str:
+        return self.writer.sha256
+
+    @property
+    def size(self) -> int:
+        return self.writer.size
+
+
+@contextmanager
+def sealing(recipients: Iterable[age.Recipient]) -> Iterator[Sealing]:
+    """Seal a stream to ``recipients``, chunk by chunk, straight into the blob store.
+
+    If the block raises, nothing is left behind: the partial payload is removed and no
+    row is created.  If the surrounding transaction later rolls back, the payload it
+    wrote is removed by ``sweep_orphan_blobs``.
+    """
+    key = new_key()
+    store = blob_store()
+    header = io.BytesIO()
+    with store.writer(key) as payload:
+        writer = age.Encryptor(list(recipients), payload, header_sink=header)
+        state = Sealing(writer)
+        try:
+            yield state
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        size = payload.tell()
+    try:
+        state.sealed = SealedObject.objects.create(
+            blob_key=key, header=header.getvalue(), payload_size=size
+        )
+    except BaseException:
+        store.delete(key)
+        raise
+
+
+def seal_bytes(data: bytes, recipients: Iterable[age.Recipient]) -> SealedObject:
+    with sealing(recipients) as state:
+        state.write(data)
+    return state.sealed
+
+
+def open_object(sealed: SealedObject, identities: Iterable[age.Identity]) -> age.PayloadReader:
+    """A readable stream of the plaintext; the caller closes it."""
+    if sealed.is_erased:
+        raise SealedObjectErased(sealed.pk)
+    payload = blob_store().open(sealed.blob_key)
+    try:
+        return age.open_sealed(payload, list(identities), header=bytes(sealed.header))
+    except age.NoIdentityMatch:
+        payload.close()
+        raise CannotOpen(sealed.pk) from None
+    except BaseException:
+        payload.close()
+        raise
+
+
+def read_object(sealed: SealedObject, identities: Iterable[age.Identity]) -> bytes:
+    with open_object(sealed, identities) as reader:
+        return reader.read()
+
+
+@transaction.atomic
+def share_object(
+    sealed: SealedObject,
+    *,
+    unlocked_by: Iterable[age.Identity],
+    recipients: Iterable[age.Recipient],
+) -> None:
+    """Re-issue the header for exactly ``recipients`` (add someone: include the current
+    ones; remove someone: leave them out).  The payload is not touched."""
+    locked = SealedObject.objects.select_for_update().get(pk=sealed.pk)
+    if locked.is_erased:
+        raise SealedObjectErased(sealed.pk)
+    try:
+        header = age.reissue_header(bytes(locked.header), list(unlocked_by), list(recipients))
+    except age.NoIdentityMatch:
+        raise CannotOpen(sealed.pk) from None
+    locked.header = header
+    locked.save(update_fields=["header"])
+    sealed.header = header
+
+
+@transaction.atomic
+def erase_object(sealed: SealedObject) -> None:
+    """Crypto-erasure first (the header goes), then the payload once that is committed."""
+    updated = SealedObject.objects.filter(pk=sealed.pk, erased_at=None).update(
+        header=b"", erased_at=timezone.now()
+    )
+    if updated:
+        key = sealed.blob_key
+        transaction.on_commit(lambda: blob_store().delete(key))
+    sealed.refresh_from_db(fields=["header", "erased_at"])
+
+
+def sweep_orphan_blobs(*, older_than_seconds: int = 3600) -> int:
+    """Delete payloads that no row points at (a rolled-back transaction, a crash), and
+    partial files a dead process left.  Young files are spared: their transaction may
+    still be open."""
+    store = blob_store()
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in list(store.partials()):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    candidates = [key for key, mtime in store.listing() if mtime < cutoff]
+    for start in range(0, len(candidates), 1000):
+        batch = candidates[start : start + 1000]
+        live = SealedObject.objects.filter(blob_key__in=batch, erased_at=None)
+        known = set(live.values_list("blob_key", flat=True))
+        for key in batch:
+            if key not in known:
+                store.delete(key)
+                removed += 1
+    if removed:
+        logger.info("orphan sweep removed %d blob file(s)", removed)
+    return removed
