@@ -6,3 +6,6 @@ class CaseworkConfig(AppConfig):
 
     name = "casework"
     verbose_name = "Casework"
+
+    def ready(self) -> None:
+        from casework import auth  # noqa: F401 - connects the login and logout receivers

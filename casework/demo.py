@@ -1,17 +1,22 @@
 """Demo organisations and accounts for a local run (``make run``).
 
-Invented names only.  Passwords are drawn anew on every run and printed once, so a demo
-database copied elsewhere carries no password anyone wrote down.
+Invented names only.  Passwords are drawn on the first run and kept in
+``var/demo-accounts.json`` (readable by its owner only), so that each account keeps its
+key, and each demo organisation its key, from one run to the next.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from casework import services
 from casework.models import Membership, Organization, User
 
 Kind = Organization.Kind
@@ -48,11 +53,17 @@ class DemoAccount:
     organization: str
 
 
+def credentials_file() -> Path:
+    return Path(settings.VAR_DIR) / "demo-accounts.json"
+
+
 @transaction.atomic
 def seed_demo() -> list[DemoAccount]:
-    """Create the demo organisations and accounts, or reset their passwords. Idempotent."""
+    """Create what is missing; repair what a lost password broke. Idempotent."""
     if settings.PRODUCTION:
         raise DemoRefused("demo data is refused when DJANGO_ENV=production")
+    path = credentials_file()
+    passwords = json.loads(path.read_text()) if path.exists() else {}
     organizations = {}
     for slug, name, kind in DEMO_ORGANIZATIONS:
         organizations[slug], _ = Organization.objects.update_or_create(
@@ -60,17 +71,50 @@ def seed_demo() -> list[DemoAccount]:
         )
     accounts = []
     for username, does, org_slug, role in DEMO_ACCOUNTS:
+        password = passwords.get(username) or secrets.token_urlsafe(12)
+        passwords[username] = password
         user, _ = User.objects.get_or_create(username=username)
-        password = secrets.token_urlsafe(12)
-        user.set_password(password)
+        if not user.check_password(password) or not user.sealed_key:
+            user.set_password(password)
         user.is_staff = user.is_superuser = org_slug is None
-        user.save(update_fields=["password", "is_staff", "is_superuser"])
+        user.save()
         org_name = ""
         if org_slug is not None:
-            organization = organizations[org_slug]
-            Membership.objects.update_or_create(
-                user=user, organization=organization, defaults={"role": role}
-            )
-            org_name = organization.name
+            _join(organizations[org_slug], user, role, passwords)
+            org_name = organizations[org_slug].name
         accounts.append(DemoAccount(username, password, does, org_name))
+    _write_private(path, json.dumps(passwords, indent=2))
     return accounts
+
+
+def _join(organization: Organization, user: User, role: str, passwords: dict[str, str]) -> None:
+    membership = Membership.objects.filter(organization=organization, user=user).first()
+    if membership is not None and membership.has_key_access:
+        return
+    holder_key = _a_key_holder(organization, passwords)
+    if holder_key is None and organization.sealed_key is not None:
+        # Nobody whose password we know holds the key any more (the credentials file was
+        # deleted): demo data only, so the organisation starts over with a new key.
+        organization.memberships.all().delete()
+        organization.sealed_key = None
+        organization.save(update_fields=["sealed_key"])
+        membership = None
+    if membership is None:
+        services.add_member(organization, user, role=role, unlocked_by=holder_key)
+    else:
+        services.grant_key_access(membership, unlocked_by=holder_key)
+
+
+def _a_key_holder(organization: Organization, passwords: dict[str, str]):
+    for membership in organization.memberships.select_related("user"):
+        password = passwords.get(membership.user.username)
+        if membership.has_key_access and password:
+            return services.unlock_member_key(membership.user, password)
+    return None
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "casework.auth.MemberKeyCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -103,6 +104,11 @@ TEMPLATES = [
 # --- accounts ---------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "casework.User"
+# Login also opens the member's key (casework/auth.py).
+AUTHENTICATION_BACKENDS = ["casework.auth.KeyUnlockingBackend"]
+# The browser's half of a member's key lives only as long as the browser session, so the
+# login session ends with it rather than outliving the key it unlocked.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -26,10 +26,21 @@ def _real_services() -> None:
 
 @pytest.fixture(autouse=True)
 def blob_root(settings, tmp_path_factory) -> Path:
-    """Each test seals into a blob store of its own."""
+    """Each test seals into a blob store, and keeps local files, of its own."""
     root = tmp_path_factory.mktemp("blobs")
     settings.EVIDENCE_BLOB_ROOT = root
+    settings.VAR_DIR = tmp_path_factory.mktemp("var")
     return root
+
+
+@pytest.fixture(autouse=True)
+def _cheap_key_stretching(settings) -> None:
+    # Key stretching costs are parameters, not behaviour: scrypt at 2^10 instead of 2^17
+    # and a light Argon2 keep each set_password() at milliseconds.  The production values
+    # are in settings.py.
+    settings.EVIDENCE_MEMBER_WORK_FACTOR = 10
+    settings.EVIDENCE_RECEIPT_WORK_FACTOR = 10
+    settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
 
 
 @pytest.fixture(scope="session")

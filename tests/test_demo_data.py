@@ -10,6 +10,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from casework import services
 from casework.models import Membership, Organization, User
 
 pytestmark = pytest.mark.django_db
@@ -33,16 +34,36 @@ def test_every_printed_demo_password_signs_in():
     assert len(credentials) == 7
     for username, password in credentials.items():
         assert authenticate(username=username, password=password) is not None, username
+        assert User.objects.get(username=username).password.startswith("argon2$")
 
 
-def test_seeding_twice_duplicates_nothing_and_retires_old_passwords():
+def test_seeding_twice_duplicates_nothing_and_keeps_passwords():
     first = seed()
     second = seed()
+    assert first == second
     assert User.objects.count() == 7
     assert Organization.objects.count() == 4
     assert Membership.objects.count() == 6
-    assert authenticate(username="demo-caseworker", password=first["demo-caseworker"]) is None
-    assert authenticate(username="demo-caseworker", password=second["demo-caseworker"])
+
+
+def test_every_demo_member_holds_her_organisations_key_across_runs():
+    seed()
+    keys_before = dict(Organization.objects.values_list("slug", "key_recipient"))
+    credentials = seed()
+
+    assert dict(Organization.objects.values_list("slug", "key_recipient")) == keys_before
+    for membership in Membership.objects.select_related("user", "organization"):
+        member_key = services.unlock_member_key(
+            membership.user, credentials[membership.user.username]
+        )
+        opened = services.organization_identity(membership.organization, member_key)
+        assert str(opened.recipient) == membership.organization.key_recipient
+
+
+def test_demo_passwords_are_kept_readable_by_their_owner_only(settings):
+    seed()
+    path = settings.VAR_DIR / "demo-accounts.json"
+    assert path.stat().st_mode & 0o077 == 0
 
 
 @override_settings(PRODUCTION=True)

@@ -4,14 +4,14 @@ from casework.demo import DemoRefused, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create demo organisations and one account per role; print their new passwords."
+    help = "Create demo organisations and one account per role; print their passwords."
 
     def handle(self, *args: object, **options: object) -> None:
         try:
             accounts = seed_demo()
         except DemoRefused as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write("Demo accounts (passwords are new on every run):")
+        self.stdout.write("Demo accounts (passwords kept in var/demo-accounts.json):")
         width = max(len(a.username) for a in accounts)
         for account in accounts:
             where = f" — {account.organization}" if account.organization else ""

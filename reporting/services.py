@@ -1,0 +1,43 @@
+"""State changes on the reporter's side.  This first part: her key and receipt code."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from evidence import keys
+from evidence.exceptions import CannotOpen
+from reporting import receipts
+from reporting.exceptions import ReceiptNotFound
+from reporting.models import ReporterKey
+
+
+@transaction.atomic
+def issue_receipt() -> tuple[ReporterKey, str]:
+    """A new reporter identity and the receipt code that opens it (shown once)."""
+    code = receipts.new_code()
+    identity = keys.new_identity()
+    reporter = ReporterKey.objects.create(
+        lookup=receipts.lookup(code),
+        key_recipient=str(identity.recipient),
+        sealed_key=keys.seal_identity_with_passphrase(
+            identity, code, work_factor=settings.EVIDENCE_RECEIPT_WORK_FACTOR
+        ),
+        created_at=timezone.now().replace(minute=0, second=0, microsecond=0),
+    )
+    return reporter, receipts.display(code)
+
+
+def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
+    """The reporter and her identity, from the code she typed."""
+    code = receipts.normalise(text)
+    if code is None:
+        raise ReceiptNotFound
+    reporter = ReporterKey.objects.filter(lookup=receipts.lookup(code)).first()
+    if reporter is None:
+        raise ReceiptNotFound
+    try:
+        return reporter, keys.open_identity_with_passphrase(reporter.sealed_key, code)
+    except CannotOpen:
+        raise ReceiptNotFound from None
