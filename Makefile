@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed-$(shell sha256sum requirements/dev.txt | cut -c1-
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help run test lint format messages lock clean
+.PHONY: help run test lint format messages lock bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -31,6 +31,10 @@ lock: $(VENV_STAMP) ## re-pin requirements/*.txt from pyproject.toml
 	.venv/bin/python -m pip install --quiet pip-tools
 	.venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements/base.txt pyproject.toml
 	.venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements/dev.txt pyproject.toml
+
+bench: $(VENV_STAMP) ## measure sealing speed and memory beside age and gpg (docs/BENCHMARKS.md)
+	@. scripts/lib.sh && ensure_age
+	.venv/bin/python bench/seal.py --rounds 5
 
 clean: ## remove .venv, compiled catalogues and local data under var/
 	rm -rf .venv var staticfiles $(MO_FILES)
