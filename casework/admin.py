@@ -49,6 +49,12 @@ class OrganizationAdmin(admin.ModelAdmin):
             "recovery": recovery,
         }
 
+    def has_delete_permission(self, request, obj=None):
+        # Its key would go with it, and every case sealed to it would be lost.
+        if obj is not None and obj.memberships.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)

@@ -17,7 +17,7 @@ class User(AbstractUser):
     opens the keys of the organisations that granted her access.
     """
 
-    key_recipient = models.CharField(_("key"), max_length=100, blank=True, editable=False)
+    key_recipient = models.CharField(_("public key"), max_length=100, blank=True, editable=False)
     sealed_key = models.BinaryField(null=True, editable=False)
 
     def set_password(self, raw_password: str | None, *, identity: keys.Identity | None = None):
@@ -51,7 +51,7 @@ class Organization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The organisation's identity, sealed to its members who hold access and to the
     # operator's recovery key.  Empty until its first member joins.
-    key_recipient = models.CharField(_("key"), max_length=100, blank=True, editable=False)
+    key_recipient = models.CharField(_("public key"), max_length=100, blank=True, editable=False)
     sealed_key = models.BinaryField(null=True, editable=False)
 
     class Meta:

@@ -1,0 +1,71 @@
+"""What the operator sees and can do about keys in the Django admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from casework import services
+from casework.models import Membership, Organization, User
+
+pytestmark = pytest.mark.django_db
+
+
+def member(org: Organization, username: str) -> User:
+    user = User(username=username)
+    user.set_password("long enough password")
+    user.save()
+    services.add_member(org, user, role=Membership.Role.CASEWORKER, unlocked_by=None)
+    return user
+
+
+@pytest.fixture
+def org() -> Organization:
+    return Organization.objects.create(
+        name="Association", slug="association", kind=Organization.Kind.PARTNER_ASSOCIATION
+    )
+
+
+def test_a_member_whose_password_was_reset_shows_as_waiting(admin_client, org):
+    alice = member(org, "alice")
+    alice.set_password("reset by the operator")
+    alice.save()
+
+    page = admin_client.get(f"/admin/casework/organization/{org.pk}/change/").content.decode()
+
+    assert "En attente d" in page  # the admin speaks French unless asked otherwise
+    assert "manage.py grant_access" in page
+
+
+def test_an_organisation_with_members_cannot_be_deleted_from_the_admin(admin_client, org):
+    member(org, "alice")
+    response = admin_client.post(f"/admin/casework/organization/{org.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert Organization.objects.filter(pk=org.pk).exists()
+
+
+def test_the_first_member_added_in_the_admin_gets_the_new_organisations_key(admin_client):
+    alice = User(username="alice")
+    alice.set_password("long enough password")
+    alice.save()
+
+    response = admin_client.post(
+        "/admin/casework/organization/add/",
+        {
+            "name": "Centre d'écoute",
+            "slug": "centre",
+            "kind": Organization.Kind.LISTENING_CENTRE,
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-user": str(alice.pk),
+            "memberships-0-role": Membership.Role.CASEWORKER,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    org = Organization.objects.get(slug="centre")
+    membership = Membership.objects.get(organization=org, user=alice)
+    assert membership.has_key_access
+    opened = services.organization_identity(
+        org, services.unlock_member_key(alice, "long enough password")
+    )
+    assert str(opened.recipient) == org.key_recipient
