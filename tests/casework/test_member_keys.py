@@ -150,3 +150,29 @@ def test_a_member_key_does_not_open_with_a_wrong_password(alice):
     sealed = User.objects.get(pk=alice.pk).sealed_key
     with pytest.raises(CannotOpen):
         keys.open_identity_with_passphrase(sealed, "wrong")
+
+
+def test_the_operator_removes_a_member_with_the_recovery_key(settings, tmp_path):
+    recovery = age.X25519Identity.generate()
+    settings.EVIDENCE_RECOVERY_RECIPIENT = str(recovery.recipient)
+    (tmp_path / "recovery.txt").write_text(f"{recovery}\n")
+    org = Organization.objects.create(
+        name="Centre", slug="centre", kind=Organization.Kind.LISTENING_CENTRE
+    )
+    alice, bob = person("alice"), person("bob")
+    services.add_member(org, alice, role=CASEWORKER, unlocked_by=None)
+    services.add_member(org, bob, role=CASEWORKER, unlocked_by=key_of(alice))
+    bob_key = key_of(bob)
+
+    call_command(
+        "remove_member",
+        "centre",
+        "bob",
+        recovery_identity=str(tmp_path / "recovery.txt"),
+        stdout=io.StringIO(),
+    )
+
+    assert not Membership.objects.filter(user=bob).exists()
+    with pytest.raises(KeyAccessDenied):
+        org_identity(org, bob_key)
+    assert org_identity(org, key_of(alice))

@@ -1,27 +1,20 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from casework import services
 from casework.exceptions import KeyAccessDenied
-from casework.management.commands._recovery import membership, recovery_identity
+from casework.management.commands._recovery import RecoveryCommand
 
 
-class Command(BaseCommand):
+class Command(RecoveryCommand):
     help = (
         "Seal an organisation's key to a member who waits for access, with the operator's "
         "offline recovery identity: manage.py grant_access ORG USER --recovery-identity FILE"
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("organization", help="the organisation's short name (slug)")
-        parser.add_argument("username")
-        parser.add_argument("--recovery-identity", required=True, help="the recovery key file")
-
     def handle(self, *args, **options):
-        member = membership(options["organization"], options["username"])
+        member, recovery_key = self.membership_and_key(options)
         try:
-            services.grant_key_access(
-                member, unlocked_by=recovery_identity(options["recovery_identity"])
-            )
+            services.grant_key_access(member, unlocked_by=recovery_key)
         except KeyAccessDenied:
             raise CommandError(
                 "this recovery key does not open the organisation's key (was it sealed before "

@@ -1,27 +1,20 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from casework import services
 from casework.exceptions import KeyAccessDenied, LastKeyHolder
-from casework.management.commands._recovery import membership, recovery_identity
+from casework.management.commands._recovery import RecoveryCommand
 
 
-class Command(BaseCommand):
+class Command(RecoveryCommand):
     help = (
         "Remove a member and re-seal the organisation's key without her, with the "
         "operator's recovery identity: manage.py remove_member ORG USER --recovery-identity FILE"
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("organization", help="the organisation's short name (slug)")
-        parser.add_argument("username")
-        parser.add_argument("--recovery-identity", required=True, help="the recovery key file")
-
     def handle(self, *args, **options):
-        member = membership(options["organization"], options["username"])
+        member, recovery_key = self.membership_and_key(options)
         try:
-            services.remove_member(
-                member, unlocked_by=recovery_identity(options["recovery_identity"])
-            )
+            services.remove_member(member, unlocked_by=recovery_key)
         except KeyAccessDenied:
             raise CommandError("this recovery key does not open the organisation's key") from None
         except LastKeyHolder:
