@@ -60,7 +60,9 @@ class FileSystemBlobStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         temporary = final.with_name(f".{key}.{secrets.token_hex(4)}.partial")
         try:
-            with open(temporary, "xb") as out:
+            # Owner-only, even though it is ciphertext: nothing here is for other users.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
                 yield out
                 out.flush()
                 os.fsync(out.fileno())

@@ -322,11 +322,15 @@ class PayloadReader(io.RawIOBase):
 
 def _maybe_dearmor(source: BinaryIO) -> BinaryIO:
     """Binary age files start with the version line; anything else must be armor."""
-    peek = getattr(source, "peek", None)
-    if peek is None:
-        source = io.BufferedReader(source) if isinstance(source, io.RawIOBase) else source
-        peek = getattr(source, "peek", None)
-    head = peek(64)[:64] if peek else b""
+    if hasattr(source, "peek"):
+        head = source.peek(64)[:64]
+    elif source.seekable():
+        start = source.tell()
+        head = source.read(64)
+        source.seek(start)
+    else:
+        source = io.BufferedReader(source)
+        head = source.peek(64)[:64]
     if head.lstrip().startswith(ARMOR_BEGIN[:10]):
         return ArmorReader(source)  # type: ignore[return-value]
     return source
@@ -352,4 +356,4 @@ def encrypt(data: bytes, recipients: Iterable[Recipient], *, armor: bool = False
 
 
 def decrypt(data: bytes, identities: Iterable[Identity]) -> bytes:
-    return open_sealed(io.BufferedReader(io.BytesIO(data)), identities).read()
+    return open_sealed(io.BytesIO(data), identities).read()

@@ -10,9 +10,11 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.http import HttpRequest
+from django.test import RequestFactory
 
 from casework import services
-from casework.auth import COOKIE_NAME
+from casework.auth import COOKIE_NAME, member_key
 from casework.models import Membership, Organization, User
 from evidence import age, keys
 from evidence import services as evidence
@@ -53,6 +55,28 @@ def test_login_gives_the_browser_an_httponly_half_and_the_server_a_sealed_half(c
     assert not cookie["max-age"]  # a browser-session cookie, never written to disk
     opened = keys.unlock_from_session(server_half(client), cookie.value)
     assert opened == services.unlock_member_key(alice, PASSWORD)
+
+
+def a_later_request(client, cookie: str | None) -> HttpRequest:
+    request = RequestFactory().get("/")
+    request.session = SessionStore(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
+    if cookie is not None:
+        request.COOKIES[COOKIE_NAME] = cookie
+    return request
+
+
+def test_a_later_request_with_the_cookie_has_her_key(client, alice):
+    sign_in(client)
+    request = a_later_request(client, client.cookies[COOKIE_NAME].value)
+    assert member_key(request) == services.unlock_member_key(alice, PASSWORD)
+
+
+@pytest.mark.parametrize("cookie", [None, "garbage", "someone else's"])
+def test_a_request_without_her_cookie_has_no_key(client, alice, cookie):
+    sign_in(client)
+    if cookie == "someone else's":
+        cookie = str(age.X25519Identity.generate())
+    assert member_key(a_later_request(client, cookie)) is None
 
 
 def test_the_server_half_does_not_open_without_the_browsers_cookie(client, alice):

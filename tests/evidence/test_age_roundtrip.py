@@ -40,6 +40,12 @@ def test_header_and_payload_stored_apart_open_together(identity, size):
     assert writer.size == size
 
 
+@pytest.mark.parametrize("armor", [False, True], ids=["binary", "armored"])
+def test_a_stream_without_peek_is_recognised_as_binary_or_armored(identity, armor):
+    sealed = age.encrypt(b"from a plain BytesIO", [identity.recipient], armor=armor)
+    assert age.open_sealed(io.BytesIO(sealed), [identity]).read() == b"from a plain BytesIO"
+
+
 def test_every_recipient_can_open_and_others_cannot(identity):
     colleague = age.X25519Identity.generate()
     outsider = age.X25519Identity.generate()

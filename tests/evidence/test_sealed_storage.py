@@ -31,6 +31,7 @@ def test_a_sealed_object_opens_for_its_recipient_and_is_ciphertext_on_disk(org, 
 
     assert services.read_object(sealed, [org]) == MARKER
     [payload] = files_under(blob_root)
+    assert payload.stat().st_mode & 0o077 == 0
     on_disk = payload.read_bytes()
     assert b"NARRATIVE" not in on_disk
     assert b"age-encryption.org" not in on_disk  # the header is in the database
