@@ -55,7 +55,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- applications -----------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.SiteAdminConfig",  # django.contrib.admin with a key-keeping password form
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -69,3 +69,25 @@ def test_the_first_member_added_in_the_admin_gets_the_new_organisations_key(admi
         org, services.unlock_member_key(alice, "long enough password")
     )
     assert str(opened.recipient) == org.key_recipient
+
+
+def test_changing_ones_own_password_in_the_admin_keeps_case_access(client, org):
+    alice = member(org, "alice")
+    alice.is_staff = True
+    alice.save()
+    client.post("/admin/login/", {"username": "alice", "password": "long enough password"})
+
+    response = client.post(
+        "/admin/password_change/",
+        {
+            "old_password": "long enough password",
+            "new_password1": "a brand new passphrase",
+            "new_password2": "a brand new passphrase",
+        },
+    )
+
+    assert response.status_code == 302
+    assert Membership.objects.get(user=alice).has_key_access
+    new_key = services.unlock_member_key(User.objects.get(pk=alice.pk), "a brand new passphrase")
+    org.refresh_from_db()
+    assert str(services.organization_identity(org, new_key).recipient) == org.key_recipient
