@@ -17,5 +17,11 @@ if [ ! -x .venv/bin/python ]; then
   rm -rf .venv
   "$PYTHON" -m venv .venv || die "could not create .venv — install with: sudo apt-get install python3-venv"
 fi
+# pdqhash is published as source only: building it needs a C++ compiler and Python's headers.
+ensure_command g++ g++
+.venv/bin/python - <<'PY' || apt_install python3-dev
+import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
+PY
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet --require-hashes -r requirements/dev.txt
