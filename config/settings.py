@@ -205,6 +205,17 @@ EVIDENCE_MEMBER_WORK_FACTOR = env.int("EVIDENCE_MEMBER_WORK_FACTOR", 17, minimum
 # Receipt codes carry 80 random bits, so a modest factor suffices; it is paid per visit.
 EVIDENCE_RECEIPT_WORK_FACTOR = env.int("EVIDENCE_RECEIPT_WORK_FACTOR", 14, minimum=10)
 
+# Evidence uploads: limits stated on the page and enforced as the bytes arrive.
+EVIDENCE_MAX_FILE_BYTES = env.int("EVIDENCE_MAX_FILE_MB", 200, minimum=1) * 1024 * 1024
+EVIDENCE_MAX_REPORT_BYTES = env.int("EVIDENCE_MAX_REPORT_MB", 1024, minimum=1) * 1024 * 1024
+# Images up to this size are also held in memory while the request runs, to make the
+# sanitised working copy and the perceptual hash; larger ones are kept as originals only.
+EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_MB", 40, minimum=1) * 1024 * 1024
+# Never let Django spill an upload to a temporary file: views that take evidence use the
+# sealing handler, and any other upload is held in memory (small by these limits).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
 # --- Celery -----------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.secret("CELERY_BROKER_URL")

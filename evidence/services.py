@@ -6,7 +6,7 @@ import io
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -20,23 +20,79 @@ from evidence.models import SealedObject
 logger = logging.getLogger(__name__)
 
 
+class BlobSealer:
+    """Seals a stream into the blob store, without a database row yet.
+
+    ``write()`` plaintext as it arrives; ``finish()`` makes the payload appear under its
+    key and returns a ``SealedBlob``; ``abort()`` removes everything written.  Used where
+    the row must be created later, inside another transaction (an upload whose form may
+    still be refused).
+    """
+
+    def __init__(self, recipients: Iterable[age.Recipient]) -> None:
+        self.key = new_key()
+        self._header = io.BytesIO()
+        self._stack = ExitStack()
+        self._payload = self._stack.enter_context(blob_store().writer(self.key))
+        self._writer = age.Encryptor(list(recipients), self._payload, header_sink=self._header)
+
+    def write(self, data: bytes) -> int:
+        return self._writer.write(data)
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    def finish(self) -> SealedBlob:
+        self._writer.close()
+        payload_size = self._payload.tell()
+        self._stack.close()  # fsync and rename into place
+        return SealedBlob(
+            self.key, self._header.getvalue(), payload_size, self._writer.sha256, self._writer.size
+        )
+
+    def abort(self) -> None:
+        self._writer.abort()
+        self._stack.__exit__(RuntimeError, RuntimeError("sealing aborted"), None)
+
+
+@dataclass(frozen=True)
+class SealedBlob:
+    """A payload in the blob store with its header in hand, not yet recorded."""
+
+    key: str
+    header: bytes
+    payload_size: int
+    sha256: str  # of the plaintext
+    size: int  # plaintext bytes
+
+    def record(self) -> SealedObject:
+        return SealedObject.objects.create(
+            blob_key=self.key, header=self.header, payload_size=self.payload_size
+        )
+
+    def discard(self) -> None:
+        blob_store().delete(self.key)
+
+
 @dataclass
 class Sealing:
     """An open sealing: ``write()`` plaintext; the object exists once the block ends."""
 
-    writer: age.Encryptor
+    sealer: BlobSealer
     sealed: SealedObject | None = None
+    blob: SealedBlob | None = None
 
     def write(self, data: bytes) -> int:
-        return self.writer.write(data)
+        return self.sealer.write(data)
 
     @property
     def sha256(self) -> str:
-        return self.writer.sha256
+        return self.blob.sha256 if self.blob else ""
 
     @property
     def size(self) -> int:
-        return self.writer.size
+        return self.sealer.size
 
 
 @contextmanager
@@ -47,25 +103,18 @@ def sealing(recipients: Iterable[age.Recipient]) -> Iterator[Sealing]:
     row is created.  If the surrounding transaction later rolls back, the payload it
     wrote is removed by ``sweep_orphan_blobs``.
     """
-    key = new_key()
-    store = blob_store()
-    header = io.BytesIO()
-    with store.writer(key) as payload:
-        writer = age.Encryptor(list(recipients), payload, header_sink=header)
-        state = Sealing(writer)
-        try:
-            yield state
-            writer.close()
-        except BaseException:
-            writer.abort()
-            raise
-        size = payload.tell()
+    sealer = BlobSealer(recipients)
+    state = Sealing(sealer)
     try:
-        state.sealed = SealedObject.objects.create(
-            blob_key=key, header=header.getvalue(), payload_size=size
-        )
+        yield state
     except BaseException:
-        store.delete(key)
+        sealer.abort()
+        raise
+    state.blob = sealer.finish()
+    try:
+        state.sealed = state.blob.record()
+    except BaseException:
+        state.blob.discard()
         raise
 
 
