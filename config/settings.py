@@ -202,8 +202,9 @@ EVIDENCE_RECOVERY_RECIPIENT = env.str("EVIDENCE_RECOVERY_RECIPIENT")
 # log2 of scrypt's N for a member's key under her password: 17 costs 128 MiB and about
 # 0.3 s per login, and is what an attacker with a copy of the database pays per guess.
 EVIDENCE_MEMBER_WORK_FACTOR = env.int("EVIDENCE_MEMBER_WORK_FACTOR", 17, minimum=10)
-# Receipt codes carry 80 random bits, so a modest factor suffices; it is paid per visit.
-EVIDENCE_RECEIPT_WORK_FACTOR = env.int("EVIDENCE_RECEIPT_WORK_FACTOR", 14, minimum=10)
+# log2 of scrypt's N over a receipt code (16 digits): 17 with r=8, p=1 is OWASP's minimum
+# for scrypt.  Paid once per filing and per return visit (about 0.3 s and 128 MiB).
+EVIDENCE_RECEIPT_WORK_FACTOR = env.int("EVIDENCE_RECEIPT_WORK_FACTOR", 17, minimum=10)
 
 # Evidence uploads: limits stated on the page and enforced as the bytes arrive.
 EVIDENCE_MAX_FILE_BYTES = env.int("EVIDENCE_MAX_FILE_MB", 200, minimum=1) * 1024 * 1024

@@ -9,8 +9,11 @@ module opens them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.conf import settings
 
 from evidence import age
@@ -55,6 +58,40 @@ def open_identity(sealed: bytes, identities: Iterable[age.Identity]) -> Identity
 
 def open_identity_with_passphrase(sealed: bytes, passphrase: str) -> Identity:
     return open_identity(sealed, [age.ScryptIdentity(passphrase.encode("utf-8"))])
+
+
+# --- receipt codes -----------------------------------------------------------------------
+
+_RECEIPT_SALT = b"safe-report/v1/receipt-code"
+
+
+@dataclass(frozen=True)
+class StretchedCode:
+    """What one slow KDF run over a receipt code yields: a lookup value to find her
+    report, and a 256-bit passphrase that seals her identity."""
+
+    lookup: str
+    passphrase: str
+
+
+def stretch_code(code: str, *, work_factor: int) -> StretchedCode:
+    """scrypt(N=2^work_factor, r=8, p=1) over the code, once per visit.
+
+    Both outputs derive from the slow step, so whoever holds a copy of the database
+    pays one scrypt per guess of a code; the identity itself is then sealed under a
+    passphrase with full 256-bit strength, which needs no further stretching.
+    """
+    stretched = Scrypt(salt=_RECEIPT_SALT, length=32, n=1 << work_factor, r=8, p=1).derive(
+        code.encode("ascii")
+    )
+    lookup = hashlib.sha256(stretched + b"/lookup").hexdigest()
+    passphrase = hashlib.sha256(stretched + b"/identity").hexdigest()
+    return StretchedCode(lookup, passphrase)
+
+
+def seal_identity_under_strong_secret(identity: Identity, secret: str) -> bytes:
+    """For a secret that is already 256 bits strong: scrypt at its cheapest."""
+    return seal_identity_with_passphrase(identity, secret, work_factor=10)
 
 
 # --- split key for sessions --------------------------------------------------------------

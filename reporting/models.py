@@ -7,8 +7,8 @@ class ReporterKey(models.Model):
     """A reporter's identity, sealed under her receipt code.
 
     She is known by nothing else: no account, no name, no address.  The code itself is
-    never stored; ``lookup`` is its SHA-256, enough to find the row (the code carries 80
-    random bits) and useless for opening it.
+    never stored; ``lookup`` comes out of a slow KDF over it (reporting/receipts.py), so
+    finding a row from a guessed code costs a full scrypt per guess.
     """
 
     lookup = models.CharField(max_length=64, unique=True, editable=False)

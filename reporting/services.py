@@ -13,17 +13,20 @@ from reporting.exceptions import ReceiptNotFound
 from reporting.models import ReporterKey
 
 
+def _stretch(code: str) -> keys.StretchedCode:
+    return keys.stretch_code(code, work_factor=settings.EVIDENCE_RECEIPT_WORK_FACTOR)
+
+
 @transaction.atomic
 def issue_receipt() -> tuple[ReporterKey, str]:
     """A new reporter identity and the receipt code that opens it (shown once)."""
     code = receipts.new_code()
+    stretched = _stretch(code)
     identity = keys.new_identity()
     reporter = ReporterKey.objects.create(
-        lookup=receipts.lookup(code),
+        lookup=stretched.lookup,
         key_recipient=str(identity.recipient),
-        sealed_key=keys.seal_identity_with_passphrase(
-            identity, code, work_factor=settings.EVIDENCE_RECEIPT_WORK_FACTOR
-        ),
+        sealed_key=keys.seal_identity_under_strong_secret(identity, stretched.passphrase),
         created_at=timezone.now().replace(minute=0, second=0, microsecond=0),
     )
     return reporter, receipts.display(code)
@@ -34,10 +37,13 @@ def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
     code = receipts.normalise(text)
     if code is None:
         raise ReceiptNotFound
-    reporter = ReporterKey.objects.filter(lookup=receipts.lookup(code)).first()
+    stretched = _stretch(code)
+    reporter = ReporterKey.objects.filter(lookup=stretched.lookup).first()
     if reporter is None:
         raise ReceiptNotFound
     try:
-        return reporter, keys.open_identity_with_passphrase(reporter.sealed_key, code)
+        return reporter, keys.open_identity_with_passphrase(
+            reporter.sealed_key, stretched.passphrase
+        )
     except CannotOpen:
         raise ReceiptNotFound from None
