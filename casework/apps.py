@@ -9,3 +9,8 @@ class CaseworkConfig(AppConfig):
 
     def ready(self) -> None:
         from casework import auth  # noqa: F401 - connects the login and logout receivers
+        from casework.routing import report_recipients
+        from reporting.services import register_recipient_resolver
+
+        # reporting may not import casework: casework tells it who reads new reports.
+        register_recipient_resolver(report_recipients)

@@ -28,3 +28,60 @@ class SealedObject(models.Model):
     @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
+
+
+class EvidenceItem(models.Model):
+    """One file received as evidence, and what its chain of custody starts with.
+
+    The original is sealed exactly as received; images also get a sealed, sanitised
+    working copy for viewing.  The name she gave the file and the exact time it arrived
+    are content, sealed in ``note``; what stays in plaintext (type, size, SHA-256, the
+    perceptual hash, the hour) is what custody and case linking need.
+    """
+
+    original = models.OneToOneField(
+        SealedObject, on_delete=models.PROTECT, related_name="evidence_original"
+    )
+    working_copy = models.OneToOneField(
+        SealedObject, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence_copy"
+    )
+    note = models.OneToOneField(
+        SealedObject, on_delete=models.PROTECT, related_name="evidence_note"
+    )
+    kind = models.CharField(max_length=16)  # image, video, audio, pdf, text, archive
+    mime = models.CharField(max_length=64)
+    extension = models.CharField(max_length=8)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # PDQ (256 bits as hex), so that the same image reported twice links the cases and a
+    # hash-only takedown list can be made; empty when the image is too flat to hash.
+    pdq_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    pdq_quality = models.SmallIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField()  # to the hour; the exact time is in the note
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"evidence {self.pk} ({self.kind}, {self.size} bytes)"
+
+
+class CustodyEvent(models.Model):
+    """One step in an item's chain of custody, from receipt to export."""
+
+    class Action(models.TextChoices):
+        RECEIVED = "received"
+        WORKING_COPY_MADE = "working_copy_made"
+        WORKING_COPY_REFUSED = "working_copy_refused"
+
+    item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="custody")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor = models.CharField(max_length=64)  # "reporter", "system", or a member's label
+    at = models.DateTimeField()  # to the hour, like every plaintext time about a reporter
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.item_id})"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -200,3 +202,83 @@ def sweep_orphan_blobs(*, older_than_seconds: int = 3600) -> int:
     if removed:
         logger.info("orphan sweep removed %d blob file(s)", removed)
     return removed
+
+
+def _to_the_hour(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
+    """Record an accepted upload (evidence.uploads.SealedUpload) as an evidence item.
+
+    Call inside the transaction that records what it belongs to.  For an image held in
+    memory, the sanitised working copy and its PDQ hash are made and sealed here; the
+    plaintext copy is dropped as soon as that is done.
+    """
+    from evidence import images
+    from evidence.models import CustodyEvent, EvidenceItem
+
+    recipients = list(recipients)
+    now = timezone.now()
+    hour = _to_the_hour(now)
+    note = {"name": upload.name, "received_at": now.isoformat()}
+    item = EvidenceItem(
+        original=upload.blob.record(),
+        note=seal_bytes(json.dumps(note, ensure_ascii=False).encode(), recipients),
+        kind=upload.sniffed.kind,
+        mime=upload.sniffed.mime,
+        extension=upload.sniffed.extension,
+        size=upload.blob.size,
+        sha256=upload.blob.sha256,
+        received_at=hour,
+    )
+    custody = [
+        CustodyEvent(
+            action=CustodyEvent.Action.RECEIVED,
+            actor=actor,
+            at=hour,
+            detail={"sha256": item.sha256, "size": item.size, "mime": item.mime},
+        )
+    ]
+    if upload.sniffed.kind == "image":
+        if upload.image is None:
+            refusal = {"reason": "too_large_to_process"}
+        else:
+            try:
+                clean = images.sanitise(io.BytesIO(upload.image))
+            except images.ImageRefused as refused:
+                refusal = {"reason": refused.reason}
+            else:
+                refusal = None
+                item.working_copy = seal_bytes(clean.data, recipients)
+                item.pdq_hash = clean.pdq_hash or ""
+                item.pdq_quality = clean.pdq_quality
+                copy_detail = {
+                    "sha256": hashlib.sha256(clean.data).hexdigest(),
+                    "mime": clean.mime,
+                    "width": clean.width,
+                    "height": clean.height,
+                }
+                custody.append(
+                    CustodyEvent(
+                        action=CustodyEvent.Action.WORKING_COPY_MADE,
+                        actor="system",
+                        at=hour,
+                        detail=copy_detail,
+                    )
+                )
+            upload.image = None
+        if refusal is not None:
+            custody.append(
+                CustodyEvent(
+                    action=CustodyEvent.Action.WORKING_COPY_REFUSED,
+                    actor="system",
+                    at=hour,
+                    detail=refusal,
+                )
+            )
+    item.save()
+    for event in custody:
+        event.item = item
+    CustodyEvent.objects.bulk_create(custody)
+    return item

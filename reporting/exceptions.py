@@ -1,2 +1,7 @@
 class ReceiptNotFound(Exception):
     """No report answers to this receipt code (mistyped, or erased)."""
+
+
+class IntakeUnavailable(Exception):
+    """No organisation can receive a report yet (none holds a key): the operator must
+    set one up before reports can be accepted."""

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from evidence.models import EvidenceItem, SealedObject
+from reporting import facts
 
 
 class ReporterKey(models.Model):
@@ -20,3 +24,37 @@ class ReporterKey(models.Model):
 
     def __str__(self) -> str:
         return f"reporter key {self.pk}"
+
+
+class Report(models.Model):
+    """A report: routing facts in plaintext, everything she wrote sealed in ``content``."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received: it is waiting for a caseworker")
+        IN_PROGRESS = "in_progress", _("A caseworker is looking after your report")
+        REFERRED = "referred", _("Your report was passed on to a partner, with your consent")
+        CLOSED = "closed", _("Closed")
+
+    reporter = models.OneToOneField(ReporterKey, on_delete=models.PROTECT, related_name="report")
+    # Routing facts: coarse and non-identifying (DESIGN.md).
+    urgency = models.JSONField(default=list)  # UrgencySignal values she said yes to
+    category = models.CharField(max_length=32, choices=facts.Category.choices)
+    gbvims_type = models.CharField(max_length=32, choices=facts.GBVIMSType.choices)
+    region = models.CharField(max_length=32, choices=facts.Region.choices)
+    language = models.CharField(max_length=8, choices=facts.Language.choices)
+    age_band = models.CharField(max_length=16, choices=facts.AgeBand.choices)
+    services = models.JSONField(default=list)  # Service values
+    consent_share = models.BooleanField()
+    consent_statistics = models.BooleanField()
+    # Content: narrative, identifiers, contact, sealed to her and to who helps her.
+    content = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="report")
+    evidence = models.ManyToManyField(EvidenceItem, related_name="reports", blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    created_at = models.DateTimeField()  # to the hour
+
+    def __str__(self) -> str:
+        return f"report {self.pk}"
+
+    @property
+    def is_urgent(self) -> bool:
+        return bool(self.urgency)

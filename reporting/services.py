@@ -1,35 +1,144 @@
-"""State changes on the reporter's side.  This first part: her key and receipt code."""
+"""State changes on the reporter's side: her key and receipt, and filing a report."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from evidence import keys
+from evidence import services as evidence
 from evidence.exceptions import CannotOpen
-from reporting import receipts
-from reporting.exceptions import ReceiptNotFound
-from reporting.models import ReporterKey
+from reporting import facts, receipts
+from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
+from reporting.models import Report, ReporterKey
+from reporting.signals import report_filed
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """What routing, triage and statistics see: coarse and non-identifying."""
+
+    urgency: list[str]
+    category: str
+    region: str
+    language: str
+    age_band: str
+    services: list[str]
+    consent_share: bool
+    consent_statistics: bool
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """What she wrote: sealed, never stored or logged in plaintext."""
+
+    narrative: str
+    identifiers: str = ""
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class PendingReceipt:
+    """A receipt made before the report is filed, so that evidence arriving with the
+    form can be sealed to her from its first byte."""
+
+    code: str = field(repr=False)
+    identity: keys.Identity = field(repr=False)
+    stretched: keys.StretchedCode = field(repr=False)
+
+    @property
+    def recipient(self) -> keys.Recipient:
+        return self.identity.recipient
+
+    @property
+    def display(self) -> str:
+        return receipts.display(self.code)
+
+
+# Who else a new report is sealed to (besides her) is decided by casework, which this app
+# may not import: casework registers the function when it starts (casework/apps.py).
+RecipientResolver = Callable[[ReportFacts], list[keys.Recipient]]
+_recipient_resolver: RecipientResolver | None = None
+
+
+def register_recipient_resolver(resolver: RecipientResolver) -> None:
+    global _recipient_resolver  # one resolver per process, set at start-up
+    _recipient_resolver = resolver
+
+
+def recipients_for(report_facts: ReportFacts, pending: PendingReceipt) -> list[keys.Recipient]:
+    """Her own recipient and the organisations that will read the report."""
+    helpers = _recipient_resolver(report_facts) if _recipient_resolver else []
+    if not helpers:
+        raise IntakeUnavailable
+    return [pending.recipient, *helpers]
 
 
 def _stretch(code: str) -> keys.StretchedCode:
     return keys.stretch_code(code, work_factor=settings.EVIDENCE_RECEIPT_WORK_FACTOR)
 
 
-@transaction.atomic
-def issue_receipt() -> tuple[ReporterKey, str]:
-    """A new reporter identity and the receipt code that opens it (shown once)."""
+def _to_the_hour(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def new_receipt() -> PendingReceipt:
     code = receipts.new_code()
-    stretched = _stretch(code)
-    identity = keys.new_identity()
-    reporter = ReporterKey.objects.create(
-        lookup=stretched.lookup,
-        key_recipient=str(identity.recipient),
-        sealed_key=keys.seal_identity_under_strong_secret(identity, stretched.passphrase),
-        created_at=timezone.now().replace(minute=0, second=0, microsecond=0),
+    return PendingReceipt(code, keys.new_identity(), _stretch(code))
+
+
+def save_reporter(pending: PendingReceipt) -> ReporterKey:
+    return ReporterKey.objects.create(
+        lookup=pending.stretched.lookup,
+        key_recipient=str(pending.recipient),
+        sealed_key=keys.seal_identity_under_strong_secret(
+            pending.identity, pending.stretched.passphrase
+        ),
+        created_at=_to_the_hour(timezone.now()),
     )
-    return reporter, receipts.display(code)
+
+
+@transaction.atomic
+def file_report(
+    report_facts: ReportFacts,
+    content: ReportContent,
+    uploads: Iterable,
+    *,
+    pending: PendingReceipt,
+    recipients: list[keys.Recipient],
+) -> Report:
+    """Record a report: facts in plaintext, her words and files sealed to ``recipients``.
+
+    ``uploads`` are the SealedUploads of the form, sealed to the same recipients.
+    ``report_filed`` goes out once the transaction has committed.
+    """
+    now = timezone.now()
+    sealed_content = {**asdict(content), "filed_at": now.isoformat()}
+    report = Report.objects.create(
+        reporter=save_reporter(pending),
+        urgency=sorted(report_facts.urgency),
+        category=report_facts.category,
+        gbvims_type=facts.GBVIMS_TYPE[report_facts.category],
+        region=report_facts.region,
+        language=report_facts.language,
+        age_band=report_facts.age_band,
+        services=sorted(report_facts.services),
+        consent_share=report_facts.consent_share,
+        consent_statistics=report_facts.consent_statistics,
+        content=evidence.seal_bytes(
+            json.dumps(sealed_content, ensure_ascii=False).encode(), recipients
+        ),
+        created_at=_to_the_hour(now),
+    )
+    items = [evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads]
+    report.evidence.add(*items)
+    transaction.on_commit(lambda: report_filed.send(sender=Report, report_id=report.pk))
+    return report
 
 
 def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
@@ -47,3 +156,8 @@ def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
         )
     except CannotOpen:
         raise ReceiptNotFound from None
+
+
+def read_content(report: Report, identity: keys.Identity) -> dict:
+    """Her sealed words, opened in memory with a key that holds access."""
+    return json.loads(evidence.read_object(report.content, [identity]))

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
-from PIL import Image
 
 from evidence import age
 from evidence import services as evidence
 from evidence.uploads import SealedUpload, SealingUploadHandler, display_name
+from tests.support.uploading import jpeg, parse, text_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -28,31 +26,6 @@ def org() -> age.X25519Identity:
     return age.X25519Identity.generate()
 
 
-def jpeg(size: tuple[int, int] = (64, 48), extra: bytes = b"") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(out, "JPEG")
-    return out.getvalue() + extra  # bytes after the end of image are kept, not shown
-
-
-def text_bytes(size: int) -> bytes:
-    """A WhatsApp chat export of about ``size`` bytes, cut between characters."""
-    line = "12/03/2026, 21:40 - Omar: سأنشر صورك إن لم تدفعي\n"
-    text = line * (size // len(line.encode()) + 1)
-    while len(text.encode()) > size:
-        text = text[:-1]
-    return text.encode()
-
-
-def parse(org, files: dict[str, list[tuple[str, bytes]]], fields: dict | None = None):
-    data = dict(fields or {})
-    for field_name, items in files.items():
-        data[field_name] = [SimpleUploadedFile(name, content) for name, content in items]
-    request = RequestFactory().post("/report/", data=data)
-    handler = SealingUploadHandler(request, recipients=[org.recipient])
-    request.upload_handlers = [handler]
-    return request.POST, request.FILES, handler
-
-
 def files_under(root):
     return sorted(p for p in root.rglob("*") if p.is_file())
 
@@ -62,7 +35,7 @@ def test_an_upload_is_sealed_and_no_plaintext_reaches_any_disk(org, blob_root, s
     started = time.time()
     content = jpeg(extra=MARKER * 20_000)  # about 1 MiB: several chunks
 
-    _, files, _ = parse(org, {"evidence": [("threat.jpg", content)]})
+    _, files, _ = parse([org.recipient], {"evidence": [("threat.jpg", content)]})
 
     [upload] = files.getlist("evidence")
     assert isinstance(upload, SealedUpload)
@@ -82,7 +55,7 @@ def test_an_upload_is_sealed_and_no_plaintext_reaches_any_disk(org, blob_root, s
 def test_fields_after_a_refused_file_are_kept_for_the_form(org, blob_root, settings):
     settings.EVIDENCE_MAX_FILE_BYTES = 1 * MiB
     post, files, handler = parse(
-        org,
+        [org.recipient],
         {"evidence": [("video.mp4", jpeg(extra=b"x" * (2 * MiB)))]},
         fields={"narrative": "Il m'a menacée hier soir"},
     )
@@ -95,7 +68,9 @@ def test_fields_after_a_refused_file_are_kept_for_the_form(org, blob_root, setti
 def test_the_report_limit_counts_every_file(org, blob_root, settings):
     settings.EVIDENCE_MAX_REPORT_BYTES = 1 * MiB
     first, second = jpeg(extra=b"a" * 600_000), jpeg(extra=b"b" * 600_000)
-    _, files, handler = parse(org, {"evidence": [("one.jpg", first), ("two.jpg", second)]})
+    _, files, handler = parse(
+        [org.recipient], {"evidence": [("one.jpg", first), ("two.jpg", second)]}
+    )
     assert [u.name for u in files.getlist("evidence")] == ["one.jpg"]
     assert [(r.name, r.reason) for r in handler.refusals] == [("two.jpg", "report_too_large")]
     assert len(files_under(blob_root)) == 1
@@ -111,20 +86,20 @@ def test_the_report_limit_counts_every_file(org, blob_root, settings):
     ids=["long executable", "short executable", "html"],
 )
 def test_a_type_outside_the_allow_list_is_refused_and_leaves_nothing(org, blob_root, name, content):
-    _, files, handler = parse(org, {"evidence": [(name, content)]})
+    _, files, handler = parse([org.recipient], {"evidence": [(name, content)]})
     assert not files
     assert [(r.name, r.reason) for r in handler.refusals] == [(name, "type")]
     assert files_under(blob_root) == []
 
 
 def test_a_short_chat_export_is_accepted_as_text(org):
-    _, files, _ = parse(org, {"evidence": [("WhatsApp Chat.txt", text_bytes(900))]})
+    _, files, _ = parse([org.recipient], {"evidence": [("WhatsApp Chat.txt", text_bytes(900))]})
     assert files["evidence"].sniffed.kind == "text"
     assert files["evidence"].image is None
 
 
 def test_an_empty_file_is_refused(org, blob_root):
-    _, files, handler = parse(org, {"evidence": [("empty.jpg", b"")]})
+    _, files, handler = parse([org.recipient], {"evidence": [("empty.jpg", b"")]})
     assert not files
     assert [(r.name, r.reason) for r in handler.refusals] == [("empty.jpg", "empty")]
     assert files_under(blob_root) == []
@@ -133,7 +108,7 @@ def test_an_empty_file_is_refused(org, blob_root):
 def test_an_image_is_held_in_memory_only_up_to_the_limit(org, settings):
     settings.EVIDENCE_MAX_IMAGE_BYTES = 300_000
     small, large = jpeg(extra=b"s" * 10_000), jpeg(extra=b"l" * 600_000)
-    _, files, _ = parse(org, {"evidence": [("small.jpg", small), ("large.jpg", large)]})
+    _, files, _ = parse([org.recipient], {"evidence": [("small.jpg", small), ("large.jpg", large)]})
     small_upload, large_upload = files.getlist("evidence")
     assert small_upload.image == small
     assert large_upload.image is None  # too big to hold: still sealed as an original
@@ -141,13 +116,15 @@ def test_an_image_is_held_in_memory_only_up_to_the_limit(org, settings):
 
 
 def test_a_sealed_upload_cannot_be_read_back(org):
-    _, files, _ = parse(org, {"evidence": [("threat.jpg", jpeg())]})
+    _, files, _ = parse([org.recipient], {"evidence": [("threat.jpg", jpeg())]})
     with pytest.raises(OSError, match="cannot be read back"):
         files["evidence"].read()
 
 
 def test_a_refused_form_discards_every_accepted_file(org, blob_root):
-    _, _, handler = parse(org, {"evidence": [("a.jpg", jpeg()), ("b.txt", text_bytes(5000))]})
+    _, _, handler = parse(
+        [org.recipient], {"evidence": [("a.jpg", jpeg()), ("b.txt", text_bytes(5000))]}
+    )
     assert len(files_under(blob_root)) == 2
     handler.discard_all()
     assert files_under(blob_root) == []

@@ -16,8 +16,14 @@ pytestmark = pytest.mark.django_db
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
+def issue() -> tuple[ReporterKey, str]:
+    """A saved reporter key and the code shown to her."""
+    pending = services.new_receipt()
+    return services.save_reporter(pending), pending.display
+
+
 def test_a_receipt_code_is_sixteen_digits_and_opens_the_reporters_key():
-    reporter, code = services.issue_receipt()
+    reporter, code = issue()
     assert re.fullmatch(r"\d{4}( \d{4}){3}", code)
 
     found, identity = services.open_receipt(code)
@@ -38,19 +44,19 @@ def test_a_receipt_code_is_sixteen_digits_and_opens_the_reporters_key():
     ids=["run together", "dashes", "dots", "arabic digits", "padded with marks"],
 )
 def test_a_code_typed_by_hand_still_opens(typed):
-    reporter, code = services.issue_receipt()
+    reporter, code = issue()
     assert services.open_receipt(typed(code))[0] == reporter
 
 
 @pytest.mark.parametrize("typed", ["", "1234", "0000 0000 0000 0000", "not a code at all!!"])
 def test_a_wrong_code_finds_nothing(typed):
-    services.issue_receipt()
+    issue()
     with pytest.raises(ReceiptNotFound):
         services.open_receipt(typed)
 
 
 def test_one_digit_off_finds_nothing():
-    _, code = services.issue_receipt()
+    _, code = issue()
     digits = code.replace(" ", "")
     wrong = digits[:-1] + str((int(digits[-1]) + 1) % 10)
     with pytest.raises(ReceiptNotFound):
@@ -58,7 +64,7 @@ def test_one_digit_off_finds_nothing():
 
 
 def test_neither_the_code_nor_a_fast_hash_of_it_is_stored():
-    reporter, code = services.issue_receipt()
+    reporter, code = issue()
     digits = code.replace(" ", "")
     row = ReporterKey.objects.filter(pk=reporter.pk).values().get()
     stored = " ".join(str(value) for value in row.values())
@@ -69,5 +75,5 @@ def test_neither_the_code_nor_a_fast_hash_of_it_is_stored():
 
 
 def test_the_time_a_key_was_made_is_kept_to_the_hour_only():
-    reporter, _ = services.issue_receipt()
+    reporter, _ = issue()
     assert (reporter.created_at.minute, reporter.created_at.second) == (0, 0)
