@@ -6,4 +6,8 @@ app_name = "reporting"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("report/", views.intake_step, {"name": "urgency"}, name="intake"),
+    path("report/step/<slug:name>/", views.intake_step, name="intake_step"),
+    path("report/your-words/", views.intake_tell, name="intake_tell"),
+    path("report/receipt/", views.intake_done, name="intake_done"),
 ]

@@ -1,6 +1,163 @@
+"""The victim's pages.  Thin: parse, call one service, render.
+
+The intake keeps only routing facts (coarse, plaintext anyway) in the session between
+steps; her words and files arrive with the last step and are sealed as they arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from evidence.uploads import SealingUploadHandler
+from reporting import facts, forms, services
+from reporting.exceptions import IntakeUnavailable
+
+_INTAKE = "intake"
+_RECEIPT = "receipt_to_show"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    form: type
+    title: str
+
+
+STEPS = [
+    Step("urgency", forms.UrgencyForm, _("Are you safe right now?")),
+    Step("what", forms.WhatHappenedForm, _("What is happening")),
+    Step("about", forms.AboutYouForm, _("About you")),
+    Step("help", forms.HelpForm, _("The help you want")),
+]
+TOTAL_STEPS = len(STEPS) + 1  # and the last one: her words and files
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "reporting/home.html")
+
+
+@require_http_methods(["GET", "POST"])
+def intake_step(request: HttpRequest, name: str) -> HttpResponse:
+    names = [s.name for s in STEPS]
+    if name not in names:
+        return redirect("reporting:intake_step", name=STEPS[0].name)
+    index = names.index(name)
+    answers = request.session.get(_INTAKE, {})
+    for earlier in names[:index]:
+        if earlier not in answers:
+            return redirect("reporting:intake_step", name=earlier)
+    step = STEPS[index]
+    if request.method == "POST":
+        form = step.form(request.POST)
+        if form.is_valid():
+            answers[name] = form.cleaned_data
+            request.session[_INTAKE] = answers
+            if index + 1 < len(STEPS):
+                return redirect("reporting:intake_step", name=names[index + 1])
+            return redirect("reporting:intake_tell")
+    else:
+        form = step.form(initial=answers.get(name))
+    back = reverse("reporting:intake_step", args=[names[index - 1]]) if index else None
+    return render(
+        request,
+        "reporting/intake/step.html",
+        {"form": form, "step": step, "number": index + 1, "total": TOTAL_STEPS, "back": back},
+    )
+
+
+def _facts(answers: dict) -> services.ReportFacts | None:
+    try:
+        about, helping = answers["about"], answers["help"]
+        urgency = list(answers["urgency"]["urgency"])
+        if about["age_band"] == facts.AgeBand.UNDER_18:
+            urgency.append(facts.UrgencySignal.MINOR.value)
+        return services.ReportFacts(
+            urgency=urgency,
+            category=answers["what"]["category"],
+            region=about["region"],
+            language=about["language"],
+            age_band=about["age_band"],
+            services=list(helping["services"]),
+            consent_share=helping["consent_share"] == "yes",
+            consent_statistics=helping["consent_statistics"] == "yes",
+        )
+    except KeyError:
+        return None
+
+
+def _tell_page(request, form, refusals=(), status=200) -> HttpResponse:
+    return render(
+        request,
+        "reporting/intake/tell.html",
+        {
+            "form": form,
+            "number": TOTAL_STEPS,
+            "total": TOTAL_STEPS,
+            "back": reverse("reporting:intake_step", args=[STEPS[-1].name]),
+            "refusals": refusals,
+            "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
+            "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
+        },
+        status=status,
+    )
+
+
+# CSRF is checked below, by hand: the middleware would read the body with Django's
+# default upload handlers before the view could put the sealing one in their place.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def intake_tell(request: HttpRequest) -> HttpResponse:
+    report_facts = _facts(request.session.get(_INTAKE, {}))
+    if report_facts is None:
+        return redirect("reporting:intake_step", name=STEPS[0].name)
+    if request.method == "GET":
+        return _tell_page(request, forms.TellUsForm())
+
+    pending = services.new_receipt()
+    try:
+        recipients = services.recipients_for(report_facts, pending)
+    except IntakeUnavailable:
+        return render(request, "reporting/intake/unavailable.html", status=503)
+    handler = SealingUploadHandler(request, recipients=recipients)
+    request.upload_handlers = [handler]
+    try:
+        refused_csrf = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if refused_csrf is not None:
+            handler.discard_all()
+            return refused_csrf
+        form = forms.TellUsForm(request.POST)
+        if not form.is_valid() or handler.refusals:
+            handler.discard_all()
+            return _tell_page(request, form, handler.refusals, status=400)
+        services.file_report(
+            report_facts,
+            services.ReportContent(**form.cleaned_data),
+            handler.accepted,
+            pending=pending,
+            recipients=recipients,
+        )
+    except BaseException:
+        handler.discard_all()
+        raise
+    request.session.pop(_INTAKE, None)
+    request.session[_RECEIPT] = pending.display
+    return redirect("reporting:intake_done")
+
+
+@require_http_methods(["GET", "POST"])
+def intake_done(request: HttpRequest) -> HttpResponse:
+    """Her receipt code, shown until she says she has kept it, then never again."""
+    if request.method == "POST":
+        request.session.pop(_RECEIPT, None)
+        return redirect("reporting:home")
+    code = request.session.get(_RECEIPT)
+    return render(request, "reporting/intake/done.html", {"code": code})
