@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.processes import celery_worker as start_celery_worker
 from tests.processes import child_env
@@ -51,3 +52,21 @@ def celery_worker(
     tmp = tmp_path_factory.mktemp("worker")
     with start_celery_worker(child_env(), tmp, queue=settings.CELERY_TASK_DEFAULT_QUEUE) as worker:
         yield worker
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()

@@ -10,8 +10,6 @@ import pytest
 from django.db import connection
 from PIL import Image
 
-from casework import services as casework
-from casework.models import Membership, Organization, User
 from evidence import images
 from evidence import services as evidence
 from evidence.models import CustodyEvent, EvidenceItem, SealedObject
@@ -33,22 +31,6 @@ FACTS = services.ReportFacts(
     consent_share=True,
     consent_statistics=False,
 )
-
-
-@pytest.fixture
-def coordinator_key():
-    """The national coordination, with a member whose key opens it."""
-    org = Organization.objects.create(
-        name="Coordination", slug="coordination", kind=Organization.Kind.NATIONAL_COORDINATOR
-    )
-    member = User(username="coordinator")
-    member.set_password("long enough password")
-    member.save()
-    casework.add_member(org, member, role=Membership.Role.TRIAGE_LEAD, unlocked_by=None)
-    org.refresh_from_db()
-    return casework.organization_identity(
-        org, casework.unlock_member_key(member, "long enough password")
-    )
 
 
 def photo_with_gps() -> bytes:
