@@ -9,6 +9,9 @@ handler500 = "config.errors.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Not under a language prefix: a mobile app or a messaging bot names its language
+    # in the request.
+    path("api/", include("reporting.api_urls")),
 ]
 
 # Every public page carries its language in the path (/fr/, /ar/, /en/): a bookmark or a
