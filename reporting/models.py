@@ -49,6 +49,9 @@ class Report(models.Model):
     # Content: narrative, identifiers, contact, sealed to her and to who helps her.
     content = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="report")
     evidence = models.ManyToManyField(EvidenceItem, related_name="reports", blank=True)
+    # The age1... recipients everything of this report is sealed to (hers first), so that
+    # what she adds later opens for the same people.
+    sealed_to = models.JSONField(default=list)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     created_at = models.DateTimeField()  # to the hour
 

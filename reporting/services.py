@@ -16,7 +16,7 @@ from evidence.exceptions import CannotOpen
 from reporting import facts, receipts
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.models import Report, ReporterKey
-from reporting.signals import report_filed
+from reporting.signals import evidence_added, report_filed
 
 
 @dataclass(frozen=True)
@@ -133,12 +133,35 @@ def file_report(
         content=evidence.seal_bytes(
             json.dumps(sealed_content, ensure_ascii=False).encode(), recipients
         ),
+        sealed_to=[str(r) for r in recipients],
         created_at=_to_the_hour(now),
     )
     items = [evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads]
     report.evidence.add(*items)
     transaction.on_commit(lambda: report_filed.send(sender=Report, report_id=report.pk))
     return report
+
+
+def report_recipients(report: Report) -> list[keys.Recipient]:
+    """Who everything of this report is sealed to: her, and the organisations reading it."""
+    return [keys.parse_recipient(r) for r in report.sealed_to]
+
+
+@transaction.atomic
+def add_evidence(report: Report, uploads: Iterable) -> list:
+    """Evidence she adds on a return visit, sealed like the rest of her report.
+
+    ``uploads`` must have been sealed to ``report_recipients(report)``.
+    ``evidence_added`` goes out after commit, with ids only.
+    """
+    recipients = report_recipients(report)
+    items = [evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads]
+    report.evidence.add(*items)
+    ids = [item.pk for item in items]
+    transaction.on_commit(
+        lambda: evidence_added.send(sender=Report, report_id=report.pk, item_ids=ids)
+    )
+    return items
 
 
 def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:

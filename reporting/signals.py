@@ -3,3 +3,6 @@ from django.dispatch import Signal
 # Sent after the transaction that filed a report has committed.  Carries the report's id
 # only: receivers load what they need, and never see content.
 report_filed = Signal()
+
+# Sent after a return visit added evidence to a report: report_id and item_ids only.
+evidence_added = Signal()

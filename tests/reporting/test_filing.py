@@ -143,3 +143,15 @@ def test_a_failure_while_filing_leaves_no_half_report(coordinator_key, blob_root
     assert not SealedObject.objects.exists()
     evidence.sweep_orphan_blobs(older_than_seconds=0)
     assert [p for p in blob_root.rglob("*") if p.is_file()] == []
+
+
+def test_evidence_added_later_opens_for_the_same_people(coordinator_key):
+    report, pending, _ = file()
+    recipients = services.report_recipients(report)
+    _, files, _ = parse(recipients, {"evidence": [("later.jpg", photo_with_gps())]})
+
+    services.add_evidence(report, files.getlist("evidence"))
+
+    [item] = report.evidence.all()
+    for key in (pending.identity, coordinator_key):
+        assert evidence.read_object(item.original, [key]) == photo_with_gps()
