@@ -4,3 +4,13 @@ class SealedObjectErased(Exception):
 
 class CannotOpen(Exception):
     """None of the caller's keys opens this object."""
+
+
+class UploadRefused(Exception):
+    """An upload that passed the type check turned out unsafe to keep (an image that
+    decodes to more pixels than anyone's photo: a decompression bomb)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.name = name
+        self.reason = reason

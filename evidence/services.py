@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from evidence import age
 from evidence.blobstore import blob_store, new_key
-from evidence.exceptions import CannotOpen, SealedObjectErased
+from evidence.exceptions import CannotOpen, SealedObjectErased, UploadRefused
 from evidence.models import SealedObject
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,29 @@ class Sealing:
         return self.sealer.size
 
 
+# The payloads sealed inside the current discard_on_failure() block, if any.
+_journal: ContextVar[list[str] | None] = ContextVar("sealed_blob_journal", default=None)
+
+
+@contextmanager
+def discard_on_failure() -> Iterator[None]:
+    """Delete every payload sealed inside the block if the block raises.
+
+    Put it around a transaction that seals as it goes: the rollback removes the rows,
+    this removes their payloads, so a refused or failed report leaves no blob behind.
+    """
+    journal: list[str] = []
+    token = _journal.set(journal)
+    try:
+        yield
+    except BaseException:
+        for key in journal:
+            blob_store().delete(key)
+        raise
+    finally:
+        _journal.reset(token)
+
+
 @contextmanager
 def sealing(recipients: Iterable[age.Recipient]) -> Iterator[Sealing]:
     """Seal a stream to ``recipients``, chunk by chunk, straight into the blob store.
@@ -106,6 +130,9 @@ def sealing(recipients: Iterable[age.Recipient]) -> Iterator[Sealing]:
     wrote is removed by ``sweep_orphan_blobs``.
     """
     sealer = BlobSealer(recipients)
+    journal = _journal.get()
+    if journal is not None:
+        journal.append(sealer.key)
     state = Sealing(sealer)
     try:
         yield state
@@ -213,7 +240,8 @@ def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
 
     Call inside the transaction that records what it belongs to.  For an image held in
     memory, the sanitised working copy and its PDQ hash are made and sealed here; the
-    plaintext copy is dropped as soon as that is done.
+    plaintext copy is dropped as soon as that is done.  A decompression bomb raises
+    UploadRefused: the caller rolls back and tells her.
     """
     from evidence import images
     from evidence.models import CustodyEvent, EvidenceItem
@@ -247,6 +275,10 @@ def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
             try:
                 clean = images.sanitise(io.BytesIO(upload.image))
             except images.ImageRefused as refused:
+                if refused.reason == "too_large":
+                    # Billions of pixels in a few kilobytes: an attack, not a photo.
+                    # Refused whole, so the transaction keeps nothing of it.
+                    raise UploadRefused(upload.name, "image_too_large") from None
                 refusal = {"reason": refused.reason}
             else:
                 refusal = None

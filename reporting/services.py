@@ -103,7 +103,6 @@ def save_reporter(pending: PendingReceipt) -> ReporterKey:
     )
 
 
-@transaction.atomic
 def file_report(
     report_facts: ReportFacts,
     content: ReportContent,
@@ -115,8 +114,14 @@ def file_report(
     """Record a report: facts in plaintext, her words and files sealed to ``recipients``.
 
     ``uploads`` are the SealedUploads of the form, sealed to the same recipients.
-    ``report_filed`` goes out once the transaction has committed.
+    ``report_filed`` goes out once the transaction has committed.  If anything fails,
+    nothing of the report remains: no row, and no payload sealed on the way.
     """
+    with evidence.discard_on_failure(), transaction.atomic():
+        return _file_report(report_facts, content, uploads, pending, recipients)
+
+
+def _file_report(report_facts, content, uploads, pending, recipients) -> Report:
     now = timezone.now()
     sealed_content = {**asdict(content), "filed_at": now.isoformat()}
     report = Report.objects.create(
@@ -147,7 +152,6 @@ def report_recipients(report: Report) -> list[keys.Recipient]:
     return [keys.parse_recipient(r) for r in report.sealed_to]
 
 
-@transaction.atomic
 def add_evidence(report: Report, uploads: Iterable) -> list:
     """Evidence she adds on a return visit, sealed like the rest of her report.
 
@@ -155,12 +159,15 @@ def add_evidence(report: Report, uploads: Iterable) -> list:
     ``evidence_added`` goes out after commit, with ids only.
     """
     recipients = report_recipients(report)
-    items = [evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads]
-    report.evidence.add(*items)
-    ids = [item.pk for item in items]
-    transaction.on_commit(
-        lambda: evidence_added.send(sender=Report, report_id=report.pk, item_ids=ids)
-    )
+    with evidence.discard_on_failure(), transaction.atomic():
+        items = [
+            evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads
+        ]
+        report.evidence.add(*items)
+        ids = [item.pk for item in items]
+        transaction.on_commit(
+            lambda: evidence_added.send(sender=Report, report_id=report.pk, item_ids=ids)
+        )
     return items
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from evidence.exceptions import UploadRefused
 from evidence.uploads import SealingUploadHandler
 from reporting import facts, forms, services
 from reporting.exceptions import IntakeUnavailable
@@ -138,13 +139,17 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
         if not form.is_valid() or handler.refusals:
             handler.discard_all()
             return _tell_page(request, form, handler.refusals, status=400)
-        services.file_report(
-            report_facts,
-            services.ReportContent(**form.cleaned_data),
-            handler.accepted,
-            pending=pending,
-            recipients=recipients,
-        )
+        try:
+            services.file_report(
+                report_facts,
+                services.ReportContent(**form.cleaned_data),
+                handler.accepted,
+                pending=pending,
+                recipients=recipients,
+            )
+        except UploadRefused as refused:
+            handler.discard_all()
+            return _tell_page(request, form, [refused], status=400)
     except BaseException:
         handler.discard_all()
         raise

@@ -134,15 +134,28 @@ def test_a_failure_while_filing_leaves_no_half_report(coordinator_key, blob_root
         raise RuntimeError("the disk filled up while sealing the working copy")
 
     monkeypatch.setattr(images, "sanitise", broken_sanitise)
+    pending = services.new_receipt()
+    recipients = services.recipients_for(FACTS, pending)
+    _, files, _ = parse(recipients, {"evidence": [("capture.jpg", photo_with_gps())]})
+    handler_uploads = files.getlist("evidence")
     with pytest.raises(RuntimeError):
-        file({"evidence": [("capture.jpg", photo_with_gps())]})
+        services.file_report(
+            FACTS,
+            services.ReportContent(narrative=NARRATIVE),
+            handler_uploads,
+            pending=pending,
+            recipients=recipients,
+        )
 
     assert not Report.objects.exists()
     assert not ReporterKey.objects.exists()
     assert not EvidenceItem.objects.exists()
     assert not SealedObject.objects.exists()
-    evidence.sweep_orphan_blobs(older_than_seconds=0)
-    assert [p for p in blob_root.rglob("*") if p.is_file()] == []
+    # The upload's payload is the view's to discard; everything sealed while filing is
+    # already gone, without waiting for the orphan sweep.
+    [upload_blob] = [p for p in blob_root.rglob("*") if p.is_file()]
+    upload_keys = {u.blob.key for u in handler_uploads}
+    assert upload_blob.name in upload_keys
 
 
 def test_evidence_added_later_opens_for_the_same_people(coordinator_key):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import io
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from evidence import services as evidence
 from reporting import services
@@ -165,3 +167,20 @@ def test_a_file_name_with_folders_is_kept_without_them(client, coordinator_key):
     send(client, evidence=SimpleUploadedFile("../../etc/capture.jpg", jpeg()))
     item = Report.objects.get().evidence.get()
     assert '"name": "capture.jpg"' in evidence.read_object(item.note, [coordinator_key]).decode()
+
+
+def test_a_decompression_bomb_is_refused_by_name_and_nothing_is_kept(
+    client, coordinator_key, blob_root
+):
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # 400 million pixels, a few KB
+    answer_steps(client)
+
+    response = send(client, evidence=SimpleUploadedFile("photo.png", bomb.getvalue()))
+
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    assert "photo.png" in page
+    assert "trop grande pour être ouverte sans risque" in page
+    assert not Report.objects.exists()
+    assert blobs(blob_root) == []
