@@ -218,6 +218,21 @@ EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_MB", 40, minimum=1) * 102
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- cache and limits ------------------------------------------------------------------
+
+# Redis when CACHE_URL names one (shared by every web worker); otherwise each process
+# keeps its own counters in memory, which is enough on one machine.
+CACHE_URL = env.secret("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+RECEIPT_FAILURES_PER_SESSION = env.int("RECEIPT_FAILURES_PER_SESSION", 5, minimum=1)
+RECEIPT_FAILURES_PER_MINUTE = env.int("RECEIPT_FAILURES_PER_MINUTE", 120, minimum=1)
+
 # --- Celery -----------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.secret("CELERY_BROKER_URL")

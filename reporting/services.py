@@ -188,6 +188,11 @@ def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
         raise ReceiptNotFound from None
 
 
+def evidence_name(item, identity: keys.Identity) -> str:
+    """The name she gave a file, from its sealed note."""
+    return json.loads(evidence.read_object(item.note, [identity]))["name"]
+
+
 def read_content(report: Report, identity: keys.Identity) -> dict:
     """Her sealed words, opened in memory with a key that holds access."""
     return json.loads(evidence.read_object(report.content, [identity]))

@@ -10,4 +10,8 @@ urlpatterns = [
     path("report/step/<slug:name>/", views.intake_step, name="intake_step"),
     path("report/your-words/", views.intake_tell, name="intake_tell"),
     path("report/receipt/", views.intake_done, name="intake_done"),
+    path("return/", views.return_visit, name="return_visit"),
+    path("return/report/", views.my_report, name="my_report"),
+    path("return/evidence/", views.my_report_evidence, name="my_report_evidence"),
+    path("return/leave/", views.leave, name="leave"),
 ]

@@ -6,6 +6,7 @@ steps; her words and files arrive with the last step and are sealed as they arri
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,10 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from evidence.exceptions import UploadRefused
+from evidence import keys
+from evidence.exceptions import CannotOpen, UploadRefused
 from evidence.uploads import SealingUploadHandler
-from reporting import facts, forms, services
-from reporting.exceptions import IntakeUnavailable
+from reporting import facts, forms, services, throttle
+from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
+from reporting.models import Report
 
 _INTAKE = "intake"
 _RECEIPT = "receipt_to_show"
@@ -166,3 +169,128 @@ def intake_done(request: HttpRequest) -> HttpResponse:
         return redirect("reporting:home")
     code = request.session.get(_RECEIPT)
     return render(request, "reporting/intake/done.html", {"code": code})
+
+
+# --- her return visits --------------------------------------------------------------------
+
+_REPORTER_COOKIE = "reporter_key"
+_REPORTER_SEALED = "reporter_key_sealed"
+_REPORTER_REPORT = "reporter_report"
+_ADDED = "evidence_added"
+
+
+def _visitor(request: HttpRequest) -> tuple[Report, keys.Identity] | None:
+    """Her report and her key, if this browser opened it with the code."""
+    sealed = request.session.get(_REPORTER_SEALED)
+    cookie = request.COOKIES.get(_REPORTER_COOKIE)
+    report = Report.objects.filter(pk=request.session.get(_REPORTER_REPORT)).first()
+    if not (sealed and cookie and report):
+        return None
+    try:
+        return report, keys.unlock_from_session(base64.b64decode(sealed), cookie)
+    except (CannotOpen, ValueError):
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+def return_visit(request: HttpRequest) -> HttpResponse:
+    form = forms.ReceiptForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not throttle.allowed(request):
+            return render(
+                request, "reporting/return/login.html", {"form": form, "limited": True}, status=429
+            )
+        if form.is_valid():
+            try:
+                reporter, identity = services.open_receipt(form.cleaned_data["code"])
+            except ReceiptNotFound:
+                throttle.record_failure(request)
+                form.add_error(
+                    "code",
+                    _("This code does not open a report. Check the 16 digits and try again."),
+                )
+            else:
+                request.session.cycle_key()
+                cookie, sealed = keys.lock_for_session(identity)
+                request.session[_REPORTER_SEALED] = base64.b64encode(sealed).decode("ascii")
+                request.session[_REPORTER_REPORT] = reporter.report.pk
+                response = redirect("reporting:my_report")
+                response.set_cookie(
+                    _REPORTER_COOKIE,
+                    cookie,
+                    httponly=True,
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    samesite="Lax",
+                )
+                return response
+        status = 400
+    return render(request, "reporting/return/login.html", {"form": form}, status=status)
+
+
+def _report_page(request, report, identity, refusals=(), status=200) -> HttpResponse:
+    content = services.read_content(report, identity)
+    files = [
+        {"name": services.evidence_name(item, identity), "kind": item.kind, "size": item.size}
+        for item in report.evidence.all()
+    ]
+    return render(
+        request,
+        "reporting/return/report.html",
+        {
+            "report": report,
+            "content": content,
+            "files": files,
+            "refusals": refusals,
+            "added": request.session.pop(_ADDED, 0),
+            "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
+            "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET"])
+def my_report(request: HttpRequest) -> HttpResponse:
+    visit = _visitor(request)
+    if visit is None:
+        return redirect("reporting:return_visit")
+    return _report_page(request, *visit)
+
+
+@csrf_exempt  # checked by hand below, after the sealing handler is in place
+@require_http_methods(["POST"])
+def my_report_evidence(request: HttpRequest) -> HttpResponse:
+    visit = _visitor(request)
+    if visit is None:
+        return redirect("reporting:return_visit")
+    report, identity = visit
+    handler = SealingUploadHandler(request, recipients=services.report_recipients(report))
+    request.upload_handlers = [handler]
+    try:
+        refused_csrf = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if refused_csrf is not None:
+            handler.discard_all()
+            return refused_csrf
+        request.POST  # noqa: B018 - parse the body now, through the sealing handler
+        if handler.refusals or not handler.accepted:
+            handler.discard_all()
+            return _report_page(request, report, identity, handler.refusals, status=400)
+        try:
+            services.add_evidence(report, handler.accepted)
+        except UploadRefused as refused:
+            handler.discard_all()
+            return _report_page(request, report, identity, [refused], status=400)
+    except BaseException:
+        handler.discard_all()
+        raise
+    request.session[_ADDED] = len(handler.accepted)
+    return redirect("reporting:my_report")
+
+
+@require_http_methods(["POST"])
+def leave(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    response = redirect("reporting:home")
+    response.delete_cookie(_REPORTER_COOKIE, samesite="Lax")
+    return response

@@ -76,3 +76,46 @@ def test_filing_in_arabic_without_scripts_seals_everything(
     for path in on_disk + new_temp_files:
         assert MARKER not in path.read_bytes(), path
     context.close()
+
+
+def test_coming_back_with_the_code_without_scripts(browser, live_server, coordinator_key):
+    report_facts = services.ReportFacts(
+        urgency=[],
+        category="doxxing",
+        region="oriental",
+        language="fr",
+        age_band="35_49",
+        services=["legal"],
+        consent_share=True,
+        consent_statistics=False,
+    )
+    pending = services.new_receipt()
+    recipients = services.recipients_for(report_facts, pending)
+    services.file_report(
+        report_facts,
+        services.ReportContent(narrative="Mon adresse circule sur un groupe Facebook."),
+        [],
+        pending=pending,
+        recipients=recipients,
+    )
+    context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
+    page = context.new_page()
+
+    page.goto(f"{live_server.url}/fr/")
+    page.get_by_role("link", name="J'ai déjà un code de suivi").click()
+    page.get_by_label("Votre code de suivi").fill(pending.display.replace(" ", "-"))
+    page.get_by_role("button", name="Ouvrir mon signalement").click()
+
+    assert "Reçu : il attend une intervenante" in page.locator(".status").inner_text()
+    assert "Mon adresse circule" in page.locator(".narrative").inner_text()
+    page.locator("input[name=evidence]").set_input_files(
+        files=[{"name": "groupe.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
+    page.get_by_role("button", name="Ajouter à mon signalement").click()
+    assert "1 fichier a été ajouté" in page.locator(".notice").inner_text()
+    assert "groupe.jpg" in page.locator(".files").inner_text()
+
+    page.get_by_role("button", name="Fermer mon signalement sur cet appareil").click()
+    page.goto(f"{live_server.url}/fr/return/report/")
+    assert page.url == f"{live_server.url}/fr/return/"
+    context.close()

@@ -1,0 +1,124 @@
+"""She comes back with her receipt code: status, her words, her files, more evidence."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from reporting import services
+from reporting.models import Report
+from tests.support.uploading import jpeg
+
+pytestmark = pytest.mark.django_db
+
+NARRATIVE = "Il a créé un faux compte à mon nom."
+FACTS = services.ReportFacts(
+    urgency=[],
+    category="impersonation",
+    region="oriental",
+    language="fr",
+    age_band="25_34",
+    services=["takedown"],
+    consent_share=False,
+    consent_statistics=True,
+)
+
+
+@pytest.fixture
+def filed(coordinator_key) -> tuple[Report, str]:
+    pending = services.new_receipt()
+    recipients = services.recipients_for(FACTS, pending)
+    report = services.file_report(
+        FACTS,
+        services.ReportContent(narrative=NARRATIVE),
+        [],
+        pending=pending,
+        recipients=recipients,
+    )
+    return report, pending.display
+
+
+def page(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_her_code_opens_her_report_with_its_status_and_her_words(client, filed):
+    _, code = filed
+    response = client.post("/fr/return/", {"code": code})
+    assert response["Location"] == "/fr/return/report/"
+    assert response.cookies["reporter_key"]["httponly"]
+
+    shown = page(client.get("/fr/return/report/"))
+    assert "Reçu : il attend une intervenante" in shown
+    assert NARRATIVE in shown
+
+
+def test_the_report_page_does_not_open_without_the_browsers_cookie(client, filed):
+    _, code = filed
+    client.post("/fr/return/", {"code": code})
+    client.cookies.pop("reporter_key")
+    response = client.get("/fr/return/report/")
+    assert response["Location"] == "/fr/return/"
+
+
+def test_a_wrong_code_is_explained_in_arabic(client, filed):
+    response = client.post("/ar/return/", {"code": "1111 2222 3333 4444"})
+    assert response.status_code == 400
+    assert "لا يفتح هذا الرمز أي بلاغ" in page(response)
+
+
+def test_after_five_wrong_codes_even_the_right_one_must_wait(client, filed):
+    _, code = filed
+    for _ in range(5):
+        client.post("/fr/return/", {"code": "0000 0000 0000 0001"})
+    response = client.post("/fr/return/", {"code": code})
+    assert response.status_code == 429
+    assert "Attendez quinze minutes" in page(response)
+
+
+def test_she_adds_evidence_that_opens_for_who_helps_her(client, filed, coordinator_key):
+    report, code = filed
+    client.post("/fr/return/", {"code": code})
+
+    response = client.post(
+        "/fr/return/evidence/", {"evidence": SimpleUploadedFile("faux.jpg", jpeg())}
+    )
+
+    assert response["Location"] == "/fr/return/report/"
+    shown = page(client.get("/fr/return/report/"))
+    assert "1 fichier a été ajouté à votre signalement." in shown
+    assert "faux.jpg" in shown
+    item = report.evidence.get()
+    from evidence import services as evidence
+
+    assert evidence.read_object(item.original, [coordinator_key]) == jpeg()
+
+
+def test_a_refused_file_on_return_is_named_and_nothing_is_kept(client, filed, blob_root):
+    report, code = filed
+    before = {p for p in blob_root.rglob("*") if p.is_file()}
+    client.post("/fr/return/", {"code": code})
+    response = client.post(
+        "/fr/return/evidence/",
+        {"evidence": SimpleUploadedFile("x.jpg", b"MZ\x90\x00" + b"\x00" * 8000)},
+    )
+    assert response.status_code == 400
+    assert "ce type de fichier n'est pas accepté" in page(response)
+    assert report.evidence.count() == 0
+    assert {p for p in blob_root.rglob("*") if p.is_file()} == before
+
+
+def test_closing_the_report_on_this_device_forgets_it(client, filed):
+    _, code = filed
+    client.post("/fr/return/", {"code": code})
+    response = client.post("/fr/return/leave/")
+    assert response.cookies["reporter_key"]["max-age"] == 0
+    assert client.get("/fr/return/report/")["Location"] == "/fr/return/"
+
+
+def test_a_lost_code_page_says_kindly_what_she_can_do(client):
+    shown = page(client.get("/fr/return/"))
+    assert "Personne ne peut le retrouver" in shown
+    assert "/fr/report/" in shown
