@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: nothing after it sees a reporter's address, browser or referrer.
+    "config.privacy.ForgetClientMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -273,14 +275,21 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- logging ----------------------------------------------------------------------------
 
-# No handler here writes a client address, user agent or referrer: Django's own loggers
-# do not, and we add no request-logging middleware.
+# No handler here writes a client address, user agent or referrer: the middleware
+# removes them from reporter requests, and the filter masks any address in a message.
 LOG_LEVEL = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"scrub": {"()": "config.privacy.ScrubLogFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 

@@ -33,6 +33,34 @@ class ReportFacts:
     consent_statistics: bool
 
 
+def report_facts(
+    *,
+    urgency: Iterable[str],
+    category: str,
+    region: str,
+    language: str,
+    age_band: str,
+    services: Iterable[str],
+    consent_share: bool,
+    consent_statistics: bool,
+) -> ReportFacts:
+    """The routing facts of her answers.  Being under 18 is itself a sign of urgency, so
+    "minor" joins the signals she ticked (the pages and the API both come through here)."""
+    signals = set(urgency)
+    if age_band == facts.AgeBand.UNDER_18:
+        signals.add(facts.UrgencySignal.MINOR.value)
+    return ReportFacts(
+        urgency=sorted(signals),
+        category=category,
+        region=region,
+        language=language,
+        age_band=age_band,
+        services=sorted(services),
+        consent_share=consent_share,
+        consent_statistics=consent_statistics,
+    )
+
+
 @dataclass(frozen=True)
 class ReportContent:
     """What she wrote: sealed, never stored or logged in plaintext."""

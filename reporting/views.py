@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from evidence import keys
 from evidence.exceptions import CannotOpen, UploadRefused
 from evidence.uploads import SealingUploadHandler
-from reporting import facts, forms, services, throttle
+from reporting import forms, services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.models import Report
 
@@ -79,18 +79,16 @@ def intake_step(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _facts(answers: dict) -> services.ReportFacts | None:
+    """The routing facts of the answers kept in the session, once every step is done."""
     try:
         about, helping = answers["about"], answers["help"]
-        urgency = list(answers["urgency"]["urgency"])
-        if about["age_band"] == facts.AgeBand.UNDER_18:
-            urgency.append(facts.UrgencySignal.MINOR.value)
-        return services.ReportFacts(
-            urgency=urgency,
+        return services.report_facts(
+            urgency=answers["urgency"]["urgency"],
             category=answers["what"]["category"],
             region=about["region"],
             language=about["language"],
             age_band=about["age_band"],
-            services=list(helping["services"]),
+            services=helping["services"],
             consent_share=helping["consent_share"] == "yes",
             consent_statistics=helping["consent_statistics"] == "yes",
         )

@@ -98,7 +98,14 @@ def private_redis(tmp: Path) -> Iterator[tuple[int, subprocess.Popen]]:
 def gunicorn(env: dict[str, str], tmp: Path) -> Iterator[str]:
     """The production WSGI server on a free port; yields its base URL."""
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "config/gunicorn.conf.py",
+        "config.wsgi:application",
+    ]
     argv += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"]
     with running(argv, env=env, log=tmp / "gunicorn.log") as proc:
         wait_until(lambda: proc.poll() is not None or port_open(port), timeout=30, what="gunicorn")

@@ -1,0 +1,133 @@
+"""After a reporter files and comes back, neither the database nor any log holds her
+address, her browser or where she came from."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import subprocess
+import urllib.parse
+import urllib.request
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+from tests.processes import child_env, gunicorn
+from tests.support.uploading import jpeg
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+USER_AGENT = "UA-MARKER/1.0 (Linux; Android 9; Tecno-Spark-2)"
+IDENTIFYING = {
+    "User-Agent": USER_AGENT,
+    "X-Forwarded-For": "203.0.113.77",
+    "X-Real-IP": "198.51.100.23",
+    "Forwarded": "for=192.0.2.60",
+    "Referer": "https://referrer-marker.example/post/123",
+}
+TRACES = (
+    "UA-MARKER",
+    "Tecno-Spark",
+    "203.0.113.77",
+    "198.51.100.23",
+    "192.0.2.60",
+    "referrer-marker",
+)
+
+
+class Visitor:
+    """A browser as the server sees it: cookies, CSRF tokens, and identifying headers."""
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.page = ""
+
+    def _send(self, path: str, body: bytes | None = None, content_type: str | None = None) -> str:
+        request = urllib.request.Request(  # noqa: S310 - the test's own server on loopback
+            self.site + path, data=body, headers=dict(IDENTIFYING)
+        )
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                self.page = response.read().decode()
+        except urllib.error.HTTPError as error:
+            self.page = error.read().decode()
+        return self.page
+
+    def get(self, path: str) -> str:
+        return self._send(path)
+
+    def post(self, path: str, fields: dict, files: bool = False) -> str:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', self.page).group(1)
+        data = {"csrfmiddlewaretoken": token, **fields}
+        if files:
+            return self._send(path, encode_multipart(BOUNDARY, data), MULTIPART_CONTENT)
+        return self._send(
+            path,
+            urllib.parse.urlencode(data, doseq=True).encode(),
+            "application/x-www-form-urlencoded",
+        )
+
+
+def database_dump() -> str:
+    db = settings.DATABASES["default"]
+    return subprocess.run(
+        [
+            "pg_dump",
+            "--data-only",
+            "-h",
+            db["HOST"],
+            "-p",
+            str(db["PORT"]),
+            "-U",
+            db["USER"],
+            db["NAME"],
+        ],
+        capture_output=True,
+        env={"PGPASSWORD": db["PASSWORD"] or ""},
+        check=True,
+        timeout=120,
+        text=True,
+    ).stdout
+
+
+def test_reporter_traffic_leaves_no_address_browser_or_referrer(coordinator_key, tmp_path):
+    with gunicorn(child_env(), tmp_path) as site:
+        her = Visitor(site)
+        her.get("/fr/report/")
+        her.post("/fr/report/step/urgency/", {"urgency": []})
+        her.post("/fr/report/step/what/", {"category": "threats"})
+        her.post(
+            "/fr/report/step/about/",
+            {"region": "marrakech_safi", "language": "fr", "age_band": "not_said"},
+        )
+        her.post(
+            "/fr/report/step/help/",
+            {"services": ["listening"], "consent_share": "no", "consent_statistics": "no"},
+        )
+        page = her.post(
+            "/fr/report/your-words/",
+            {
+                "narrative": "Il me menace sur Instagram.",
+                "evidence": SimpleUploadedFile("menace.jpg", jpeg()),
+            },
+            files=True,
+        )
+        code = re.search(r'class="receipt-code"[^>]*>([\d ]+)<', page).group(1)
+        her.get("/fr/return/")
+        assert "Il me menace" in her.post("/fr/return/", {"code": code})
+        her.get("/fr/nowhere/")  # a 404, which Django logs
+    log = (tmp_path / "gunicorn.log").read_text()
+    dump = database_dump()
+
+    for trace in TRACES:
+        assert trace not in dump, f"the database holds {trace!r}"
+        assert trace not in log, f"the server log holds {trace!r}"
+    access_lines = [line for line in log.splitlines() if re.search(r'"(GET|POST) /', line)]
+    assert any('"POST /fr/report/your-words/" 302' in line for line in access_lines)
+    assert [line for line in access_lines if "127.0.0.1" in line] == []
