@@ -15,7 +15,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from evidence.exceptions import UploadRefused
 from evidence.uploads import Refusal, SealingUploadHandler
-from reporting import services
+from reporting import services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.models import Report
 from reporting.serializers import (
@@ -114,10 +114,15 @@ def _her_report(request: Request) -> Report:
     scheme, _space, code = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != RECEIPT_SCHEME.lower() or not code.strip():
         raise ReceiptMissing
+    if not throttle.allowed(request._request, per_session=False):
+        raise exceptions.Throttled(
+            detail=_("Too many codes were tried. Please wait fifteen minutes, then try again.")
+        )
     try:
         reporter, _identity = services.open_receipt(code)
         return reporter.report
     except (ReceiptNotFound, Report.DoesNotExist):
+        throttle.record_failure(request._request, per_session=False)
         raise ReceiptRefused from None
 
 

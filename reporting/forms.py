@@ -108,7 +108,8 @@ class TellUsForm(forms.Form):
         cleaned = super().clean()
         for name in ("narrative", "identifiers", "contact"):
             value = cleaned.get(name)
-            if value and "\x00" in value:
+            # NUL cannot be stored; U+FFFD is what undecodable bytes (not UTF-8) became.
+            if value and ("\x00" in value or "\ufffd" in value):
                 self.add_error(name, _("This text contains characters we cannot keep."))
         return cleaned
 

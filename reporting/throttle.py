@@ -21,18 +21,21 @@ def _site_key() -> str:
     return f"receipt-failures:{int(time.time() // 60)}"
 
 
-def allowed(request: HttpRequest) -> bool:
-    now = time.time()
-    recent = [t for t in request.session.get(_SESSION_KEY, []) if t > now - _WINDOW]
-    if len(recent) >= settings.RECEIPT_FAILURES_PER_SESSION:
-        return False
+def allowed(request: HttpRequest, *, per_session: bool = True) -> bool:
+    """``per_session=False`` for the API, which keeps no session (and sets no cookie)."""
+    if per_session:
+        now = time.time()
+        recent = [t for t in request.session.get(_SESSION_KEY, []) if t > now - _WINDOW]
+        if len(recent) >= settings.RECEIPT_FAILURES_PER_SESSION:
+            return False
     return cache.get(_site_key(), 0) < settings.RECEIPT_FAILURES_PER_MINUTE
 
 
-def record_failure(request: HttpRequest) -> None:
-    now = time.time()
-    recent = [t for t in request.session.get(_SESSION_KEY, []) if t > now - _WINDOW]
-    request.session[_SESSION_KEY] = [*recent, now]
+def record_failure(request: HttpRequest, *, per_session: bool = True) -> None:
+    if per_session:
+        now = time.time()
+        recent = [t for t in request.session.get(_SESSION_KEY, []) if t > now - _WINDOW]
+        request.session[_SESSION_KEY] = [*recent, now]
     key = _site_key()
     cache.add(key, 0, timeout=120)
     try:

@@ -35,6 +35,14 @@ def blob_root(settings, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Counters (the receipt-attempt limits) start at zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _cheap_key_stretching(settings) -> None:
     # Key stretching costs are parameters, not behaviour: scrypt at 2^10 instead of 2^17
     # and a light Argon2 keep each set_password() at milliseconds.  The production values

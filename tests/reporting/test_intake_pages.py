@@ -184,3 +184,35 @@ def test_a_decompression_bomb_is_refused_by_name_and_nothing_is_kept(
     assert "trop grande pour être ouverte sans risque" in page
     assert not Report.objects.exists()
     assert blobs(blob_root) == []
+
+
+def test_text_that_is_not_utf8_is_refused_kindly(client, coordinator_key):
+    answer_steps(client)
+    response = client.post(
+        "/fr/report/your-words/",
+        data=b"narrative=caf%E9+%FF%FE",  # Latin-1 bytes, not UTF-8
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert "caractères que nous ne pouvons pas conserver" in html.unescape(
+        response.content.decode()
+    )
+    assert not Report.objects.exists()
+
+
+def test_an_upload_cut_off_midway_leaves_nothing(client, coordinator_key, blob_root):
+    answer_steps(client)
+    boundary = "CutHere"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="narrative"\r\n\r\nx\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="evidence"; filename="v.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode() + jpeg(extra=b"z" * 600_000)[:400_000]
+    response = client.post(
+        "/fr/report/your-words/",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 400
+    assert not Report.objects.exists()
+    assert blobs(blob_root) == []
