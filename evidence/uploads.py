@@ -92,7 +92,7 @@ class _Current:
 
 
 class SealingUploadHandler(FileUploadHandler):
-    chunk_size = 256 * 1024
+    chunk_size = 1024 * 1024
 
     def __init__(self, request=None, *, recipients: Iterable[age.Recipient]) -> None:
         super().__init__(request)
