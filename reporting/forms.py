@@ -121,3 +121,18 @@ class ReceiptForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
         error_messages={"required": _("Please type the 16 digits of your receipt code.")},
     )
+
+
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        label=_("Write to the person helping you"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=SHORT_LIMIT * 5,
+        error_messages={"required": _("Please write your message before sending it.")},
+    )
+
+    def clean_text(self):
+        text = self.cleaned_data["text"]
+        if "\x00" in text or "\ufffd" in text:
+            raise forms.ValidationError(_("This text contains characters we cannot keep."))
+        return text

@@ -61,3 +61,22 @@ class Report(models.Model):
     @property
     def is_urgent(self) -> bool:
         return bool(self.urgency)
+
+
+class Message(models.Model):
+    """A message between her and the people helping her, sealed like her report."""
+
+    class Author(models.TextChoices):
+        REPORTER = "reporter", _("You")
+        HELPER = "helper", _("The person helping you")
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="messages")
+    author = models.CharField(max_length=16, choices=Author.choices)
+    body = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="message")
+    created_at = models.DateTimeField()  # to the hour
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} on report {self.report_id}"

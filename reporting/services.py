@@ -15,8 +15,8 @@ from evidence import services as evidence
 from evidence.exceptions import CannotOpen
 from reporting import facts, receipts
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
-from reporting.models import Report, ReporterKey
-from reporting.signals import evidence_added, report_filed
+from reporting.models import Message, Report, ReporterKey
+from reporting.signals import evidence_added, message_posted, report_filed
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,41 @@ def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
         )
     except CannotOpen:
         raise ReceiptNotFound from None
+
+
+def post_message(report: Report, text: str, *, author: str) -> Message:
+    """A message on her report, from her or from the people helping her (casework
+    calls this with author=HELPER).  Sealed to everyone her report is sealed to;
+    ``message_posted`` goes out after commit, with ids only."""
+    recipients = report_recipients(report)
+    now = timezone.now()
+    with evidence.discard_on_failure(), transaction.atomic():
+        message = Message.objects.create(
+            report=report,
+            author=author,
+            body=evidence.seal_bytes(
+                json.dumps({"text": text, "sent_at": now.isoformat()}, ensure_ascii=False).encode(),
+                recipients,
+            ),
+            created_at=_to_the_hour(now),
+        )
+        transaction.on_commit(
+            lambda: message_posted.send(sender=Message, report_id=report.pk, message_id=message.pk)
+        )
+    return message
+
+
+def read_messages(report: Report, identity: keys.Identity) -> list[dict]:
+    """The conversation, oldest first, opened in memory."""
+    return [
+        {
+            "author": message.author,
+            "author_label": message.get_author_display(),
+            "text": json.loads(evidence.read_object(message.body, [identity]))["text"],
+            "hour": message.created_at,
+        }
+        for message in report.messages.select_related("body")
+    ]
 
 
 def evidence_name(item, identity: keys.Identity) -> str:

@@ -13,5 +13,6 @@ urlpatterns = [
     path("return/", views.return_visit, name="return_visit"),
     path("return/report/", views.my_report, name="my_report"),
     path("return/evidence/", views.my_report_evidence, name="my_report_evidence"),
+    path("return/message/", views.my_report_message, name="my_report_message"),
     path("return/leave/", views.leave, name="leave"),
 ]

@@ -23,7 +23,7 @@ from evidence.exceptions import CannotOpen, UploadRefused
 from evidence.uploads import SealingUploadHandler
 from reporting import forms, services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
-from reporting.models import Report
+from reporting.models import Message, Report
 
 _INTAKE = "intake"
 _RECEIPT = "receipt_to_show"
@@ -226,7 +226,9 @@ def return_visit(request: HttpRequest) -> HttpResponse:
     return render(request, "reporting/return/login.html", {"form": form}, status=status)
 
 
-def _report_page(request, report, identity, refusals=(), status=200) -> HttpResponse:
+def _report_page(
+    request, report, identity, refusals=(), status=200, message_form=None
+) -> HttpResponse:
     content = services.read_content(report, identity)
     files = [
         {"name": services.evidence_name(item, identity), "kind": item.kind, "size": item.size}
@@ -240,6 +242,8 @@ def _report_page(request, report, identity, refusals=(), status=200) -> HttpResp
             "content": content,
             "files": files,
             "refusals": refusals,
+            "messages_thread": services.read_messages(report, identity),
+            "message_form": message_form or forms.MessageForm(),
             "added": request.session.pop(_ADDED, 0),
             "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
             "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
@@ -284,6 +288,19 @@ def my_report_evidence(request: HttpRequest) -> HttpResponse:
         raise
     request.session[_ADDED] = len(handler.accepted)
     return redirect("reporting:my_report")
+
+
+@require_http_methods(["POST"])
+def my_report_message(request: HttpRequest) -> HttpResponse:
+    visit = _visitor(request)
+    if visit is None:
+        return redirect("reporting:return_visit")
+    report, identity = visit
+    form = forms.MessageForm(request.POST)
+    if not form.is_valid():
+        return _report_page(request, report, identity, status=400, message_form=form)
+    services.post_message(report, form.cleaned_data["text"], author=Message.Author.REPORTER)
+    return redirect(reverse("reporting:my_report") + "#messages")
 
 
 @require_http_methods(["POST"])

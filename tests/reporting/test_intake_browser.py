@@ -115,6 +115,10 @@ def test_coming_back_with_the_code_without_scripts(browser, live_server, coordin
     assert "1 fichier a été ajouté" in page.locator(".notice").inner_text()
     assert "groupe.jpg" in page.locator(".files").inner_text()
 
+    page.get_by_label("Écrire à la personne qui vous aide").fill("J'ai aussi des vocaux.")
+    page.get_by_role("button", name="Envoyer", exact=True).click()
+    assert "J'ai aussi des vocaux." in page.locator(".thread").inner_text()
+
     page.get_by_role("button", name="Fermer mon signalement sur cet appareil").click()
     page.goto(f"{live_server.url}/fr/return/report/")
     assert page.url == f"{live_server.url}/fr/return/"

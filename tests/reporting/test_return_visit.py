@@ -122,3 +122,31 @@ def test_a_lost_code_page_says_kindly_what_she_can_do(client):
     shown = page(client.get("/fr/return/"))
     assert "Personne ne peut le retrouver" in shown
     assert "/fr/report/" in shown
+
+
+def test_she_reads_a_reply_and_answers_it(client, filed, coordinator_key):
+    report, code = filed
+    services.post_message(
+        report, "Bonjour, je suis Salma. Avez-vous gardé les captures ?", author="helper"
+    )
+    client.post("/fr/return/", {"code": code})
+
+    shown = page(client.get("/fr/return/report/"))
+    assert "Avez-vous gardé les captures ?" in shown
+
+    response = client.post("/fr/return/message/", {"text": "Oui, je les ai toutes."})
+    assert response["Location"] == "/fr/return/report/#messages"
+    thread = services.read_messages(report, coordinator_key)
+    assert [(m["author"], m["text"]) for m in thread] == [
+        ("helper", "Bonjour, je suis Salma. Avez-vous gardé les captures ?"),
+        ("reporter", "Oui, je les ai toutes."),
+    ]
+
+
+def test_an_empty_message_is_explained_and_nothing_is_sent(client, filed):
+    report, code = filed
+    client.post("/fr/return/", {"code": code})
+    response = client.post("/fr/return/message/", {"text": ""})
+    assert response.status_code == 400
+    assert "avant de l'envoyer" in page(response)
+    assert not report.messages.exists()
