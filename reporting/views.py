@@ -113,9 +113,30 @@ def _tell_page(request, form, refusals=(), status=200) -> HttpResponse:
     )
 
 
-# CSRF is checked below, by hand: the middleware would read the body with Django's
-# default upload handlers before the view could put the sealing one in their place.
-@csrf_exempt
+def _receive_sealed(
+    request: HttpRequest, recipients
+) -> tuple[SealingUploadHandler, HttpResponse | None]:
+    """Read the body through the sealing handler, then check CSRF.
+
+    Views that take evidence are csrf_exempt because the middleware would read the body
+    with Django's default upload handlers first; the check happens here instead, once the
+    sealing handler is in place.  A refused check (and any failure while reading) leaves
+    nothing behind.
+    """
+    handler = SealingUploadHandler(request, recipients=recipients)
+    request.upload_handlers = [handler]
+    try:
+        refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        request.POST  # noqa: B018 - parse the whole body now, through the sealing handler
+    except BaseException:
+        handler.discard_all()
+        raise
+    if refused is not None:
+        handler.discard_all()
+    return handler, refused
+
+
+@csrf_exempt  # see _receive_sealed
 @require_http_methods(["GET", "POST"])
 def intake_tell(request: HttpRequest) -> HttpResponse:
     report_facts = _facts(request.session.get(_INTAKE, {}))
@@ -129,13 +150,10 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
         recipients = services.recipients_for(report_facts, pending)
     except IntakeUnavailable:
         return render(request, "reporting/intake/unavailable.html", status=503)
-    handler = SealingUploadHandler(request, recipients=recipients)
-    request.upload_handlers = [handler]
+    handler, refused_csrf = _receive_sealed(request, recipients)
+    if refused_csrf is not None:
+        return refused_csrf
     try:
-        refused_csrf = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-        if refused_csrf is not None:
-            handler.discard_all()
-            return refused_csrf
         form = forms.TellUsForm(request.POST)
         if not form.is_valid() or handler.refusals:
             handler.discard_all()
@@ -260,21 +278,17 @@ def my_report(request: HttpRequest) -> HttpResponse:
     return _report_page(request, *visit)
 
 
-@csrf_exempt  # checked by hand below, after the sealing handler is in place
+@csrf_exempt  # see _receive_sealed
 @require_http_methods(["POST"])
 def my_report_evidence(request: HttpRequest) -> HttpResponse:
     visit = _visitor(request)
     if visit is None:
         return redirect("reporting:return_visit")
     report, identity = visit
-    handler = SealingUploadHandler(request, recipients=services.report_recipients(report))
-    request.upload_handlers = [handler]
+    handler, refused_csrf = _receive_sealed(request, services.report_recipients(report))
+    if refused_csrf is not None:
+        return refused_csrf
     try:
-        refused_csrf = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-        if refused_csrf is not None:
-            handler.discard_all()
-            return refused_csrf
-        request.POST  # noqa: B018 - parse the body now, through the sealing handler
         if handler.refusals or not handler.accepted:
             handler.discard_all()
             return _report_page(request, report, identity, handler.refusals, status=400)

@@ -137,3 +137,26 @@ def celery_worker(env: dict[str, str], tmp: Path, *, queue: str) -> Iterator[tup
         )
         assert proc.poll() is None, log.read_text()
         yield hostname, log
+
+
+def database_dump() -> str:
+    """Everything in the test database, as a copy of it would hold (pg_dump, data only)."""
+    db = settings.DATABASES["default"]
+    argv = [
+        "pg_dump",
+        "--data-only",
+        "-h",
+        db["HOST"] or "127.0.0.1",
+        "-p",
+        str(db["PORT"] or 5432),
+    ]
+    argv += ["-U", db["USER"], db["NAME"]]
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        env={"PGPASSWORD": db["PASSWORD"] or ""},
+        check=True,
+        timeout=120,
+        text=True,
+        errors="replace",
+    ).stdout

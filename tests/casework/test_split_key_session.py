@@ -4,7 +4,6 @@ browser's cookie, and a copy of the database, the broker and the disk holds no k
 from __future__ import annotations
 
 import base64
-import subprocess
 
 import pytest
 import redis
@@ -19,6 +18,7 @@ from casework.models import Membership, Organization, User
 from evidence import age, keys
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
+from tests.processes import database_dump
 
 PASSWORD = "a long staff password"
 NARRATIVE = b"He sends the photos to my brother every night"
@@ -105,24 +105,7 @@ def test_a_copy_of_database_broker_and_disk_holds_no_key_and_no_content(
     org_key = services.organization_identity(org, member_key)
     evidence.seal_bytes(NARRATIVE, [keys.parse_recipient(org.key_recipient)])
 
-    db = settings.DATABASES["default"]
-    dump = subprocess.run(
-        [
-            "pg_dump",
-            "--data-only",
-            "-h",
-            db["HOST"],
-            "-p",
-            str(db["PORT"]),
-            "-U",
-            db["USER"],
-            db["NAME"],
-        ],
-        capture_output=True,
-        env={"PGPASSWORD": db["PASSWORD"] or ""},
-        check=True,
-        timeout=120,
-    ).stdout
+    dump = database_dump().encode()
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker_copy = b"".join(broker.dump(key) or b"" for key in broker.scan_iter())
     disk = b"".join(path.read_bytes() for path in blob_root.rglob("*") if path.is_file())

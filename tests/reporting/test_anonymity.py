@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import subprocess
 import urllib.parse
 import urllib.request
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from tests.processes import child_env, gunicorn
+from tests.processes import child_env, database_dump, gunicorn
 from tests.support.uploading import jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,28 +70,6 @@ class Visitor:
             urllib.parse.urlencode(data, doseq=True).encode(),
             "application/x-www-form-urlencoded",
         )
-
-
-def database_dump() -> str:
-    db = settings.DATABASES["default"]
-    return subprocess.run(
-        [
-            "pg_dump",
-            "--data-only",
-            "-h",
-            db["HOST"],
-            "-p",
-            str(db["PORT"]),
-            "-U",
-            db["USER"],
-            db["NAME"],
-        ],
-        capture_output=True,
-        env={"PGPASSWORD": db["PASSWORD"] or ""},
-        check=True,
-        timeout=120,
-        text=True,
-    ).stdout
 
 
 def test_reporter_traffic_leaves_no_address_browser_or_referrer(coordinator_key, tmp_path):
