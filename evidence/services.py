@@ -260,17 +260,23 @@ def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
         sha256=upload.blob.sha256,
         received_at=hour,
     )
-    custody = [
-        CustodyEvent(
-            action=CustodyEvent.Action.RECEIVED,
-            actor=actor,
-            at=hour,
-            detail={"sha256": item.sha256, "size": item.size, "mime": item.mime},
-        )
-    ]
+    custody: list[CustodyEvent] = []
+
+    def record(action: str, actor: str, detail: dict) -> None:
+        custody.append(CustodyEvent(action=action, actor=actor, at=hour, detail=detail))
+
+    record(
+        CustodyEvent.Action.RECEIVED,
+        actor,
+        {"sha256": item.sha256, "size": item.size, "mime": item.mime},
+    )
     if upload.sniffed.kind == "image":
         if upload.image is None:
-            refusal = {"reason": "too_large_to_process"}
+            record(
+                CustodyEvent.Action.WORKING_COPY_REFUSED,
+                "system",
+                {"reason": "too_large_to_process"},
+            )
         else:
             try:
                 clean = images.sanitise(io.BytesIO(upload.image))
@@ -279,36 +285,24 @@ def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
                     # Billions of pixels in a few kilobytes: an attack, not a photo.
                     # Refused whole, so the transaction keeps nothing of it.
                     raise UploadRefused(upload.name, "image_too_large") from None
-                refusal = {"reason": refused.reason}
+                record(
+                    CustodyEvent.Action.WORKING_COPY_REFUSED, "system", {"reason": refused.reason}
+                )
             else:
-                refusal = None
                 item.working_copy = seal_bytes(clean.data, recipients)
                 item.pdq_hash = clean.pdq_hash or ""
                 item.pdq_quality = clean.pdq_quality
-                copy_detail = {
-                    "sha256": hashlib.sha256(clean.data).hexdigest(),
-                    "mime": clean.mime,
-                    "width": clean.width,
-                    "height": clean.height,
-                }
-                custody.append(
-                    CustodyEvent(
-                        action=CustodyEvent.Action.WORKING_COPY_MADE,
-                        actor="system",
-                        at=hour,
-                        detail=copy_detail,
-                    )
+                record(
+                    CustodyEvent.Action.WORKING_COPY_MADE,
+                    "system",
+                    {
+                        "sha256": hashlib.sha256(clean.data).hexdigest(),
+                        "mime": clean.mime,
+                        "width": clean.width,
+                        "height": clean.height,
+                    },
                 )
-            upload.image = None
-        if refusal is not None:
-            custody.append(
-                CustodyEvent(
-                    action=CustodyEvent.Action.WORKING_COPY_REFUSED,
-                    actor="system",
-                    at=hour,
-                    detail=refusal,
-                )
-            )
+            upload.image = None  # the plaintext copy goes as soon as it is sealed
     item.save()
     for event in custody:
         event.item = item
