@@ -8,7 +8,7 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
-        from casework import auth  # noqa: F401 - connects the login and logout receivers
+        from casework import auth, receivers  # noqa: F401 - connect their signal receivers
         from casework.routing import report_recipients
         from reporting.services import register_recipient_resolver
 

@@ -10,16 +10,27 @@ holds no cookie, and so opens nothing.  Logout, or the browser closing, loses it
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
+import time
 from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
-from casework import services
+from casework import audit, services
+from casework.audit import Action
 from evidence import keys
 from evidence.exceptions import CannotOpen
 
@@ -91,3 +102,94 @@ class MemberKeyCookieMiddleware:
         elif getattr(request, "_drop_member_key_cookie", False):
             response.delete_cookie(COOKIE_NAME, samesite="Lax")
         return response
+
+
+# --- the second factor, failed attempts and idle sessions --------------------------------
+
+_SEEN_FIELD = "staff_seen"
+
+
+def _failure_key(username: str) -> str:
+    # Hashed: the cache (Redis) should not hold a list of who tried to sign in.
+    digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+    return f"staff-login-failures:{digest}"
+
+
+def sign_in_locked(username: str) -> bool:
+    """Too many failed passwords or codes for this account lately: refuse without
+    checking, so guessing costs a wait whatever the guess."""
+    return cache.get(_failure_key(username), 0) >= settings.STAFF_LOGIN_FAILURES
+
+
+def count_failure(username: str) -> None:
+    key = _failure_key(username)
+    cache.add(key, 0, timeout=settings.STAFF_LOGIN_LOCK_MINUTES * 60)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=settings.STAFF_LOGIN_LOCK_MINUTES * 60)
+
+
+def clear_failures(username: str) -> None:
+    cache.delete(_failure_key(username))
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def staff_required(view: Callable) -> Callable:
+    """Signed in, second factor passed, own password chosen; otherwise the step missing."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        here = request.get_full_path()
+        if not user.is_authenticated:
+            return redirect(f"{reverse('casework:login')}?next={_quote(here)}")
+        if not user.is_verified():
+            return redirect(f"{reverse('casework:verify')}?next={_quote(here)}")
+        if user.must_change_password:
+            return redirect(f"{reverse('casework:password')}?next={_quote(here)}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")
+
+
+class StaffIdleTimeoutMiddleware:
+    """Signs a member out after STAFF_IDLE_MINUTES without a request.
+
+    A caseworker who walks away from a shared computer leaves an open key behind; this
+    drops the session (and, through logout, the browser's half of the key).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            seen = request.session.get(_SEEN_FIELD)
+            if seen is not None and now - seen > settings.STAFF_IDLE_MINUTES * 60:
+                audit.record(user, Action.LOGOUT_IDLE)
+                logout(request)
+                messages.info(
+                    request,
+                    _("You were signed out after %(minutes)d minutes without activity.")
+                    % {"minutes": settings.STAFF_IDLE_MINUTES},
+                )
+            else:
+                request.session[_SEEN_FIELD] = now
+        return self.get_response(request)

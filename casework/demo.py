@@ -2,7 +2,10 @@
 
 Invented names only.  Passwords are drawn on the first run and kept in
 ``var/demo-accounts.json`` (readable by its owner only), so that each account keeps its
-key, and each demo organisation its key, from one run to the next.
+key, and each demo organisation its key, from one run to the next.  Every account has a
+confirmed authenticator (the second factor is mandatory); ``manage.py demo_code NAME``
+prints its current code, so a demo needs no phone.  A few invented reports fill the
+queues, and one receipt code is printed to try the reporter's return visit.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework import services
 from casework.models import Membership, Organization, User
@@ -23,10 +28,49 @@ Kind = Organization.Kind
 Role = Membership.Role
 
 DEMO_ORGANIZATIONS = [
-    ("demo-association", "Association Démo Casablanca", Kind.PARTNER_ASSOCIATION),
-    ("demo-ecoute", "Centre d'écoute Démo Fès", Kind.LISTENING_CENTRE),
-    ("demo-juridique", "Clinique juridique Démo Rabat", Kind.LEGAL_PARTNER),
-    ("demo-coordination", "Coordination nationale Démo", Kind.NATIONAL_COORDINATOR),
+    (
+        "demo-association",
+        "Association Démo Casablanca",
+        Kind.PARTNER_ASSOCIATION,
+        ["casablanca_settat", "rabat_sale_kenitra", "marrakech_safi"],
+    ),
+    ("demo-ecoute", "Centre d'écoute Démo Fès", Kind.LISTENING_CENTRE, ["fes_meknes", "oriental"]),
+    ("demo-juridique", "Clinique juridique Démo Rabat", Kind.LEGAL_PARTNER, []),
+    ("demo-coordination", "Coordination nationale Démo", Kind.NATIONAL_COORDINATOR, []),
+]
+
+# (region, urgency signals, category, narrative): invented, for the queues to show.
+DEMO_REPORTS = [
+    (
+        "casablanca_settat",
+        ["images_spreading"],
+        "intimate_images",
+        "Démo : mon ancien compagnon a publié des photos intimes dans un groupe Facebook.",
+    ),
+    (
+        "casablanca_settat",
+        [],
+        "cyberharassment",
+        "ديمو: حساب مجهول يرسل لي رسائل مسيئة كل يوم على إنستغرام.",
+    ),
+    (
+        "rabat_sale_kenitra",
+        ["extortion_deadline"],
+        "sextortion",
+        "Démo : quelqu'un exige 5000 dirhams avant vendredi, sinon il envoie la vidéo.",
+    ),
+    (
+        "fes_meknes",
+        [],
+        "impersonation",
+        "Démo : un faux compte à mon nom demande de l'argent à mes amies.",
+    ),
+    (
+        "souss_massa",
+        ["location_tracking"],
+        "doxxing",
+        "Démo : mon adresse a été publiée et je pense que mon téléphone est suivi.",
+    ),
 ]
 
 # (username, what the person does, organisation slug or None, role or None)
@@ -65,9 +109,9 @@ def seed_demo() -> list[DemoAccount]:
     path = credentials_file()
     passwords = json.loads(path.read_text()) if path.exists() else {}
     organizations = {}
-    for slug, name, kind in DEMO_ORGANIZATIONS:
+    for slug, name, kind, regions in DEMO_ORGANIZATIONS:
         organizations[slug], _ = Organization.objects.update_or_create(
-            slug=slug, defaults={"name": name, "kind": kind}
+            slug=slug, defaults={"name": name, "kind": kind, "regions": regions}
         )
     accounts = []
     for username, does, org_slug, role in DEMO_ACCOUNTS:
@@ -78,13 +122,69 @@ def seed_demo() -> list[DemoAccount]:
             user.set_password(password)
         user.is_staff = user.is_superuser = org_slug is None
         user.save()
+        _authenticator(user, passwords)
         org_name = ""
         if org_slug is not None:
             _join(organizations[org_slug], user, role, passwords)
             org_name = organizations[org_slug].name
         accounts.append(DemoAccount(username, password, does, org_name))
+    if not passwords.get("_receipt"):
+        passwords["_receipt"] = _demo_reports()
     _write_private(path, json.dumps(passwords, indent=2))
     return accounts
+
+
+def demo_receipt() -> str:
+    """The receipt code of one demo report, to try her return visit."""
+    path = credentials_file()
+    return json.loads(path.read_text()).get("_receipt", "") if path.exists() else ""
+
+
+def _authenticator(user: User, secrets_kept: dict) -> TOTPDevice:
+    """A confirmed TOTP device whose key is kept beside the demo passwords."""
+    key = secrets_kept.setdefault("_totp", {}).get(user.username)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None or device.key != key:
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
+        secrets_kept["_totp"][user.username] = device.key
+    return device
+
+
+def current_code(username: str) -> str:
+    """The code a demo account's authenticator would show now (manage.py demo_code)."""
+    if settings.PRODUCTION:
+        raise DemoRefused("demo codes are refused when DJANGO_ENV=production")
+    device = TOTPDevice.objects.get(user__username=username, name="demo", confirmed=True)
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def _demo_reports() -> str:
+    """File the demo reports through the real intake service; return one receipt."""
+    from reporting import services as reporting
+
+    receipt = ""
+    for region, urgency, category, narrative in DEMO_REPORTS:
+        report_facts = reporting.report_facts(
+            urgency=urgency,
+            category=category,
+            region=region,
+            language="fr",
+            age_band="25_34",
+            services=["listening", "legal"],
+            consent_share=True,
+            consent_statistics=True,
+        )
+        pending = reporting.new_receipt()
+        reporting.file_report(
+            report_facts,
+            reporting.ReportContent(narrative=narrative),
+            [],
+            pending=pending,
+            recipients=reporting.recipients_for(report_facts, pending),
+        )
+        receipt = receipt or pending.display
+    return receipt
 
 
 def _join(organization: Organization, user: User, role: str, passwords: dict[str, str]) -> None:

@@ -9,3 +9,15 @@ class LastKeyHolder(Exception):
 
 class WrongPassword(Exception):
     """The current password given does not open the account's key."""
+
+
+class NotAllowed(Exception):
+    """The member's role does not allow this act on this organisation's case."""
+
+
+class TransitionRefused(Exception):
+    """The case cannot move from its current status to the one asked for."""
+
+
+class KeyLocked(Exception):
+    """The act needs the member's key, and this session does not hold it open."""

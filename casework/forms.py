@@ -1,6 +1,12 @@
+from django import forms
 from django.contrib.admin.forms import AdminPasswordChangeForm
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from casework import services
+from casework.models import Case, Membership, Organization, User
+from reporting import facts
 
 
 class KeyKeepingPasswordChangeForm(AdminPasswordChangeForm):
@@ -17,3 +23,149 @@ class KeyKeepingPasswordChangeForm(AdminPasswordChangeForm):
             new_password=self.cleaned_data["new_password1"],
         )
         return self.user
+
+
+class SignInForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        help_text=_("The 6 digits your authenticator app shows, or one of your recovery codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class EnrolForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class ChangePasswordForm(forms.Form):
+    old_password = forms.CharField(
+        label=_("Current password"), strip=False, widget=forms.PasswordInput
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text=_("At least 12 characters. A sentence you remember is good."),
+    )
+    new_password_again = forms.CharField(
+        label=_("New password again"), strip=False, widget=forms.PasswordInput
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        new, again = data.get("new_password"), data.get("new_password_again")
+        if new and again and new != again:
+            self.add_error("new_password_again", _("The two new passwords differ."))
+        if new:
+            try:
+                password_validation.validate_password(new, self.user)
+            except ValidationError as exc:
+                self.add_error("new_password", exc)
+        return data
+
+
+class StatusForm(forms.Form):
+    to = forms.ChoiceField(choices=Case.Status.choices)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.CharField(required=False)  # a user id, or empty for nobody
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Note for your colleagues"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Sealed for your organisation. The reporter does not see notes."),
+    )
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("Reply to her"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("She reads it when she comes back with her receipt code."),
+    )
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=400,
+        help_text=_("Separated by commas. Tags are not sealed: never put a name in a tag."),
+    )
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class DownloadForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you need the original file?"),
+        max_length=200,
+        help_text=_("Written in the audit log with your name."),
+    )
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    email = forms.EmailField(label=_("Email (optional)"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+    def __init__(self, organization, *args, **kwargs):
+        self.organization = organization
+        super().__init__(*args, **kwargs)
+        # A legal partner's organisation has lawyers; an association has caseworkers.
+        is_legal = organization.kind == Organization.Kind.LEGAL_PARTNER
+        self.fields["role"].choices = [
+            (value, label)
+            for value, label in Membership.Role.choices
+            if value == Membership.Role.ORG_ADMIN
+            or (value == Membership.Role.LEGAL_PARTNER) == is_legal
+        ]
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError(_("This username is taken."))
+        return username
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Open cases")), *Case.Status.choices],
+    )
+    category = forms.ChoiceField(
+        label=_("Category"), required=False, choices=[("", _("Any")), *facts.Category.choices]
+    )
+    region = forms.ChoiceField(
+        label=_("Region"), required=False, choices=[("", _("Any")), *facts.Region.choices]
+    )
+    urgent = forms.ChoiceField(
+        label=_("Urgency"),
+        required=False,
+        choices=[("", _("Any")), ("yes", _("Urgent")), ("no", _("Not urgent"))],
+    )
+    assignee = forms.CharField(label=_("Assigned to"), required=False, max_length=12)
+    breached = forms.BooleanField(label=_("Waiting past its due time"), required=False)
+    page = forms.IntegerField(required=False, min_value=1)

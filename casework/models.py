@@ -7,6 +7,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from evidence import keys
+from evidence.models import SealedObject
+from reporting import facts
+from reporting.models import Report
 
 
 class User(AbstractUser):
@@ -19,6 +22,9 @@ class User(AbstractUser):
 
     key_recipient = models.CharField(_("public key"), max_length=100, blank=True, editable=False)
     sealed_key = models.BinaryField(null=True, editable=False)
+    # Set when someone else chose her password (an invitation, an administrator's reset):
+    # she picks her own at the next sign-in.
+    must_change_password = models.BooleanField(default=False, editable=False)
 
     def set_password(self, raw_password: str | None, *, identity: keys.Identity | None = None):
         """Seal the account's identity under the new password.
@@ -48,6 +54,18 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     slug = models.SlugField(_("short name"), max_length=64, unique=True)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    # What routing matches reports against (reporting/facts.py values).  Empty means "any".
+    regions = models.JSONField(_("regions served"), default=list, blank=True)
+    languages = models.JSONField(_("languages spoken"), default=list, blank=True)
+    services = models.JSONField(_("services offered"), default=list, blank=True)
+    capacity = models.PositiveIntegerField(
+        _("capacity"), default=40, help_text=_("How many open cases it can carry at once.")
+    )
+    notification_email = models.EmailField(
+        _("notification address"),
+        blank=True,
+        help_text=_("Told that a new case is waiting; never told what it is about."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # The organisation's identity, sealed to its members who hold access and to the
     # operator's recovery key.  Empty until its first member joins.
@@ -61,6 +79,20 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        allowed = {
+            "regions": facts.Region.values,
+            "languages": facts.Language.values,
+            "services": facts.Service.values,
+        }
+        errors = {
+            name: _("Unknown values: %(values)s") % {"values": ", ".join(map(str, unknown))}
+            for name, values in allowed.items()
+            if (unknown := [v for v in getattr(self, name) or [] if v not in values])
+        }
+        if errors:
+            raise ValidationError(errors)
 
 
 class Membership(models.Model):
@@ -94,6 +126,21 @@ class Membership(models.Model):
     def has_key_access(self) -> bool:
         return bool(self.key_granted_to) and self.key_granted_to == self.user.key_recipient
 
+    # What each role may do with its organisation's cases.  A legal partner reads what
+    # is shared with her organisation and asks for bundles (issue 7); she does not run
+    # the case.  Organisation admins of small NGOs are often caseworkers too.
+    @property
+    def can_work_cases(self) -> bool:
+        return self.role in {self.Role.TRIAGE_LEAD, self.Role.CASEWORKER, self.Role.ORG_ADMIN}
+
+    @property
+    def can_assign_others(self) -> bool:
+        return self.role in {self.Role.TRIAGE_LEAD, self.Role.ORG_ADMIN}
+
+    @property
+    def can_manage_members(self) -> bool:
+        return self.role == self.Role.ORG_ADMIN
+
     def clean(self) -> None:
         # A lawyer's access is shaped for bundles, a caseworker's for casework: mixing them
         # would give a legal clinic the triage queue or an association the bundle export.
@@ -107,3 +154,117 @@ class Membership(models.Model):
                     )
                 }
             )
+
+
+class Tag(models.Model):
+    """A label an organisation puts on its cases ("awaiting platform", "court")."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=40)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="one_tag_name_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    """An organisation's handling of one report.
+
+    Everything here is plaintext and non-identifying: the report's words and files stay
+    sealed in reporting, and the case's notes are sealed to the organisation.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        IN_PROGRESS = "in_progress", _("In progress")
+        REFERRED = "referred", _("Referred")
+        CLOSED = "closed", _("Closed")
+
+    report = models.OneToOneField(Report, on_delete=models.PROTECT, related_name="case")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    # Copied from the report's signals so the queue sorts on an indexed column.
+    urgent = models.BooleanField(default=False)
+    assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="cases")
+    opened_at = models.DateTimeField()  # the report's hour: nothing finer about her
+    # The time by which someone must acknowledge it (settings.CASEWORK_SLA_*_HOURS).
+    sla_due_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-urgent", "sla_due_at", "pk"]
+        indexes = [
+            # The queue's order within one organisation and status.
+            models.Index(
+                fields=["organization", "status", "-urgent", "sla_due_at", "id"],
+                name="case_queue_order",
+            ),
+            models.Index(
+                fields=["organization", "-urgent", "sla_due_at", "id"], name="case_queue_all"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"C-{self.pk:06d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+
+class CaseNote(models.Model):
+    """A caseworker's note, sealed to her organisation only (the reporter never sees it)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    body = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="case_note")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.case_id}"
+
+
+class AuditEvent(models.Model):
+    """One row of the append-only, hash-chained audit log (casework/audit.py).
+
+    No foreign keys: a row must outlive the user, case or organisation it names (a
+    cascade would be a DELETE, which the database refuses on this table), and reading
+    the log must not depend on anything else being intact.  No report content, ever:
+    ids, statuses, and the reasons staff give.
+    """
+
+    seq = models.BigIntegerField(unique=True, editable=False)
+    at = models.DateTimeField(editable=False)
+    actor_id = models.BigIntegerField(null=True, editable=False)
+    actor = models.CharField(max_length=150, editable=False)  # username, "reporter", "system"
+    organization_id = models.BigIntegerField(null=True, editable=False)
+    action = models.CharField(max_length=48, editable=False)
+    case_id = models.BigIntegerField(null=True, editable=False, db_index=True)
+    detail = models.JSONField(default=dict, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor}"

@@ -1,9 +1,23 @@
+from urllib.parse import quote
+
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.urls import reverse
 
 
 class AdminSite(admin.AdminSite):
-    """Django's admin, except that changing one's own password keeps one's key."""
+    """Django's admin, signed into through the staff sign-in (password, then the second
+    factor), where changing one's own password keeps one's key."""
+
+    def has_permission(self, request) -> bool:
+        # Operators hold the keys to every organisation's membership: the second factor
+        # is as mandatory here as on the case pages.
+        return super().has_permission(request) and request.user.is_verified()
+
+    def login(self, request, extra_context=None):
+        target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        step = "casework:verify" if request.user.is_authenticated else "casework:login"
+        return redirect(f"{reverse(step)}?next={quote(target, safe='/')}")
 
     def password_change(self, request, extra_context=None):
         # Imported here: this module is loaded while the app registry is being built.

@@ -63,6 +63,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Staff sign-in's second factor: TOTP devices, and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Our own apps, in the order of the import rule: casework -> reporting -> evidence.
     "evidence",
     "reporting",
@@ -79,8 +83,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed its second factor?
+    "django_otp.middleware.OTPMiddleware",
     "casework.auth.MemberKeyCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages (it says why she was signed out) and inside the key cookie's
+    # middleware (which then clears the browser's half).
+    "casework.auth.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -116,6 +125,18 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+LOGIN_URL = "casework:login"
+# Staff sign-in (casework/auth.py): failed passwords or codes per account before it is
+# refused for a while, and how long a signed-in page may sit idle before the session
+# (and with it the open key) is dropped.
+STAFF_LOGIN_FAILURES = env.int("STAFF_LOGIN_FAILURES", 5, minimum=1)
+STAFF_LOGIN_LOCK_MINUTES = env.int("STAFF_LOGIN_LOCK_MINUTES", 15, minimum=1)
+STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", 30, minimum=1)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", "Safe Report")
+# How long a new case may wait for someone to acknowledge it (issue 6 escalates after).
+CASEWORK_SLA_URGENT_HOURS = env.int("CASEWORK_SLA_URGENT_HOURS", 4, minimum=1)
+CASEWORK_SLA_HOURS = env.int("CASEWORK_SLA_HOURS", 48, minimum=1)
+CASEWORK_QUEUE_PAGE_SIZE = env.int("CASEWORK_QUEUE_PAGE_SIZE", 50, minimum=5)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -305,7 +326,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Safe Report API",
-    "DESCRIPTION": "Anonymous intake of reports of technology-facilitated violence.",
+    "DESCRIPTION": (
+        "Anonymous intake of reports of technology-facilitated violence (reports), and "
+        "the caseworkers' side (staff): a signed-in, second-factor-verified session."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
 }

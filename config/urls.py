@@ -12,11 +12,14 @@ urlpatterns = [
     # Not under a language prefix: a mobile app or a messaging bot names its language
     # in the request.
     path("api/", include("reporting.api_urls")),
+    path("api/staff/", include("casework.api_urls")),
 ]
 
 # Every public page carries its language in the path (/fr/, /ar/, /en/): a bookmark or a
 # shared link opens in the same language, with no cookie needed to remember it.
 urlpatterns += i18n_patterns(
+    # Staff pages carry the language too: caseworkers read French or Arabic.
+    path("staff/", include("casework.urls")),
     path("", include("reporting.urls")),
     prefix_default_language=True,
 )

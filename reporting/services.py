@@ -16,7 +16,7 @@ from evidence.exceptions import CannotOpen
 from reporting import facts, receipts
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.models import Message, Report, ReporterKey
-from reporting.signals import evidence_added, message_posted, report_filed
+from reporting.signals import evidence_added, message_posted, report_filed, report_recorded
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,7 @@ def _file_report(report_facts, content, uploads, pending, recipients) -> Report:
     )
     items = [evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads]
     report.evidence.add(*items)
+    report_recorded.send(sender=Report, report_id=report.pk)
     transaction.on_commit(lambda: report_filed.send(sender=Report, report_id=report.pk))
     return report
 
@@ -197,6 +198,15 @@ def add_evidence(report: Report, uploads: Iterable) -> list:
             lambda: evidence_added.send(sender=Report, report_id=report.pk, item_ids=ids)
         )
     return items
+
+
+def set_status(report: Report, status: str) -> None:
+    """What she reads on her return visit about where her report stands.  Casework
+    calls this when a case moves; the words are hers to read, so they live here."""
+    if status not in Report.Status.values:
+        raise ValueError(status)
+    Report.objects.filter(pk=report.pk).update(status=status)
+    report.status = status
 
 
 def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:

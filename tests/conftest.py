@@ -78,3 +78,31 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def cast(db):
+    """Alice, her colleagues, an outsider, a lawyer, a coordinator (tests/support/cast.py)."""
+    from tests.support.cast import make_cast
+
+    return make_cast()
+
+
+@pytest.fixture
+def admin_user(db):
+    """The platform operator, with a confirmed authenticator like every staff account."""
+    from tests.support.cast import confirmed_device, new_user
+
+    operator = new_user("operator")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    confirmed_device(operator)
+    return operator
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """The operator signed in through the staff sign-in, second factor passed."""
+    from tests.support.cast import signed_in_client
+
+    return signed_in_client(admin_user)

@@ -71,3 +71,34 @@ def test_demo_data_is_refused_in_production():
     with pytest.raises(CommandError, match="refused"):
         call_command("seed_demo", stdout=io.StringIO())
     assert not User.objects.exists()
+
+
+def test_a_demo_caseworker_signs_in_with_the_printed_code_and_finds_demo_cases():
+    from django.test import Client
+
+    credentials = seed()
+    code = io.StringIO()
+    call_command("demo_code", "demo-caseworker", stdout=code)
+    client = Client()
+    client.post(
+        "/fr/staff/login/",
+        {"username": "demo-caseworker", "password": credentials["demo-caseworker"]},
+    )
+
+    response = client.post("/fr/staff/login/code/", {"code": code.getvalue().strip()}, follow=True)
+
+    page = response.content.decode()
+    assert response.request["PATH_INFO"] == "/fr/staff/"
+    assert "Association Démo Casablanca" in page
+    assert page.count('href="/fr/staff/cases/') == 3  # the demo reports of its regions
+
+
+def test_the_printed_demo_receipt_opens_a_demo_report():
+    from reporting import services as reporting
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    receipt = re.search(r"receipt code, for the return visit: ([\d ]+)", out.getvalue()).group(1)
+
+    report, _ = reporting.open_receipt(receipt)
+    assert report.report.case.organization.slug in {"demo-association", "demo-ecoute"}

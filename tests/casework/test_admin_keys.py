@@ -6,6 +6,7 @@ import pytest
 
 from casework import services
 from casework.models import Membership, Organization, User
+from tests.support.cast import signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,7 @@ def test_the_first_member_added_in_the_admin_gets_the_new_organisations_key(admi
             "name": "Centre d'écoute",
             "slug": "centre",
             "kind": Organization.Kind.LISTENING_CENTRE,
+            "capacity": "40",
             "memberships-TOTAL_FORMS": "1",
             "memberships-INITIAL_FORMS": "0",
             "memberships-0-user": str(alice.pk),
@@ -71,11 +73,11 @@ def test_the_first_member_added_in_the_admin_gets_the_new_organisations_key(admi
     assert str(opened.recipient) == org.key_recipient
 
 
-def test_changing_ones_own_password_in_the_admin_keeps_case_access(client, org):
+def test_changing_ones_own_password_in_the_admin_keeps_case_access(org):
     alice = member(org, "alice")
     alice.is_staff = True
     alice.save()
-    client.post("/admin/login/", {"username": "alice", "password": "long enough password"})
+    client = signed_in_client(alice, password="long enough password")
 
     response = client.post(
         "/admin/password_change/",
@@ -91,3 +93,16 @@ def test_changing_ones_own_password_in_the_admin_keeps_case_access(client, org):
     new_key = services.unlock_member_key(User.objects.get(pk=alice.pk), "a brand new passphrase")
     org.refresh_from_db()
     assert str(services.organization_identity(org, new_key).recipient) == org.key_recipient
+
+
+def test_the_admin_sends_a_password_only_session_to_the_second_factor(client, org):
+    operator = User(username="operator", is_staff=True, is_superuser=True)
+    operator.set_password("long enough password")
+    operator.save()
+    client.post("/fr/staff/login/", {"username": "operator", "password": "long enough password"})
+
+    response = client.get("/admin/casework/organization/", follow=True)
+
+    # No authenticator yet: she is sent to set one up before anything else.
+    assert response.request["PATH_INFO"] == "/fr/staff/login/authenticator/"
+    assert "Organisation" not in response.content.decode()

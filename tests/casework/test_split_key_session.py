@@ -37,7 +37,7 @@ def alice(db) -> User:
 
 
 def sign_in(client) -> None:
-    response = client.post("/admin/login/", {"username": "alice", "password": PASSWORD})
+    response = client.post("/fr/staff/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302, response.content[:500]
 
 
@@ -90,7 +90,7 @@ def test_logout_forgets_both_halves(client, alice):
     sign_in(client)
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
 
-    response = client.post("/admin/logout/")
+    response = client.post("/fr/staff/logout/")
 
     assert response.cookies[COOKIE_NAME]["max-age"] == 0
     assert not SessionStore(session_key=session_key).exists(session_key)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from casework.demo import DemoRefused, seed_demo
+from casework.demo import DemoRefused, demo_receipt, seed_demo
 
 
 class Command(BaseCommand):
@@ -18,3 +18,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {account.username:<{width}}  {account.password}  {account.does}{where}"
             )
+        self.stdout.write(
+            "Second factor: every account has an authenticator; "
+            "`python manage.py demo_code USERNAME` prints its current code."
+        )
+        self.stdout.write(f"A demo report's receipt code, for the return visit: {demo_receipt()}")

@@ -1,10 +1,14 @@
-"""State changes on the NGO side.  This first part: members and the keys they hold."""
+"""Members and the keys they hold."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import transaction
 
-from casework.exceptions import KeyAccessDenied, LastKeyHolder, WrongPassword
+from casework import audit
+from casework.audit import Action
+from casework.exceptions import KeyAccessDenied, LastKeyHolder, NotAllowed, WrongPassword
 from casework.models import Membership, Organization, User
 from evidence import keys
 from evidence.exceptions import CannotOpen
@@ -70,7 +74,61 @@ def change_password(user: User, *, old_password: str, new_password: str) -> None
     except CannotOpen:
         raise WrongPassword(user.pk) from None
     user.set_password(new_password, identity=identity)
-    user.save(update_fields=["password", "sealed_key", "key_recipient"])
+    user.must_change_password = False
+    user.save(update_fields=["password", "sealed_key", "key_recipient", "must_change_password"])
+    audit.record(user, Action.PASSWORD_CHANGED)
+
+
+@transaction.atomic
+def invite_member(
+    organization: Organization,
+    *,
+    username: str,
+    email: str,
+    role: str,
+    actor: User,
+    unlocked_by: keys.Identity,
+) -> tuple[User, str]:
+    """A new account in ``organization``, holding access from the start.
+
+    Returns the account and a one-time password for the admin to hand over in person
+    (no email: an invitation in a mailbox is one more thing an abuser could find).  Her
+    key is born under that password and the organisation's key is sealed to it at once
+    by ``unlocked_by``, the inviting admin's open key; at her first sign-in she chooses
+    her own password (which keeps the key) and enrols her authenticator.
+    """
+    inviter = Membership.objects.filter(user=actor, organization=organization).first()
+    if inviter is None or inviter.role != Membership.Role.ORG_ADMIN:
+        raise NotAllowed("invite", organization.pk)
+    temporary = _one_time_password()
+    user = User(username=username, email=email, must_change_password=True)
+    user.set_password(temporary)
+    user.save()
+    membership = add_member(organization, user, role=role, unlocked_by=unlocked_by)
+    if not membership.has_key_access:
+        raise KeyAccessDenied(organization.pk)
+    audit.record(
+        actor,
+        Action.MEMBER_INVITED,
+        organization=organization,
+        detail={"user": user.pk, "role": role},
+    )
+    return user, temporary
+
+
+@transaction.atomic
+def grant_waiting_member(
+    membership: Membership, *, actor: User, unlocked_by: keys.Identity
+) -> None:
+    """Give access to a member who waits for it (added by the operator, or after a
+    password reset), with the open key of a member who holds it."""
+    grant_key_access(membership, unlocked_by=unlocked_by)
+    audit.record(
+        actor,
+        Action.MEMBER_ACCESS_GRANTED,
+        organization=membership.organization_id,
+        detail={"user": membership.user_id},
+    )
 
 
 def unlock_member_key(user: User, password: str) -> keys.Identity | None:
@@ -81,6 +139,13 @@ def unlock_member_key(user: User, password: str) -> keys.Identity | None:
         return keys.open_identity_with_passphrase(user.sealed_key, password)
     except CannotOpen:
         return None
+
+
+def _one_time_password() -> str:
+    # Five groups of four from an alphabet without look-alikes: read aloud or copied by
+    # hand once, then replaced by her own.
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(5))
 
 
 def _grant(organization: Organization, membership: Membership, unlocked_by: keys.Identity) -> None:

@@ -1,0 +1,185 @@
+"""Reads of case data.  Every one starts from ``cases_for(user)``.
+
+That function is the only place that decides which cases a member may see: those of the
+organisations she belongs to.  The pages and the API reach a case only through
+``case_for()``, which answers "not found" for anyone else's, so a case's existence does
+not leak by the difference between 403 and 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from casework.audit import ACCESS_ACTIONS, Action
+from casework.models import AuditEvent, Case, Membership, Organization, User
+
+
+def cases_for(user: User) -> QuerySet[Case]:
+    """Every case the member may see, and no other."""
+    if not user.is_authenticated:
+        return Case.objects.none()
+    return Case.objects.filter(organization__memberships__user=user)
+
+
+def case_for(user: User, case_id: int | str) -> Case:
+    """One case of hers, or 404 whether it exists elsewhere or not at all."""
+    try:
+        return (
+            cases_for(user)
+            .select_related("report", "organization", "assignee", "report__content")
+            .get(pk=int(case_id))
+        )
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue page and the API accept; empty means "any"."""
+
+    status: str = ""
+    category: str = ""
+    region: str = ""
+    urgent: str = ""  # "yes", "no" or ""
+    assignee: str = ""  # a user id, "me", "none" or ""
+    breached: bool = False
+
+    @property
+    def is_open_only(self) -> bool:
+        # Closed cases leave the queue unless asked for: forty open cases are enough.
+        return not self.status
+
+
+def triage_queue(
+    user: User, organization: Organization, filters: QueueFilters, *, now: datetime | None = None
+) -> QuerySet[Case]:
+    """Her organisation's cases, urgent first, then by the time they must be
+    acknowledged; one query whatever the page size (tags are prefetched in one more)."""
+    now = now or timezone.now()
+    cases = cases_for(user).filter(organization=organization)
+    if filters.is_open_only:
+        cases = cases.exclude(status=Case.Status.CLOSED)
+    else:
+        cases = cases.filter(status=filters.status)
+    if filters.category:
+        cases = cases.filter(report__category=filters.category)
+    if filters.region:
+        cases = cases.filter(report__region=filters.region)
+    if filters.urgent in ("yes", "no"):
+        cases = cases.filter(urgent=filters.urgent == "yes")
+    if filters.assignee == "me":
+        cases = cases.filter(assignee=user)
+    elif filters.assignee == "none":
+        cases = cases.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        cases = cases.filter(assignee_id=int(filters.assignee))
+    if filters.breached:
+        cases = cases.filter(breached_q(now))
+    return (
+        cases.select_related("report", "assignee")
+        .prefetch_related("tags")
+        .order_by("-urgent", "sla_due_at", "id")
+    )
+
+
+def breached_q(now: datetime) -> Q:
+    """Not acknowledged in time: still new after its due time."""
+    return Q(status=Case.Status.NEW, sla_due_at__lt=now)
+
+
+def queue_counts(user: User, organization: Organization, *, now: datetime | None = None) -> dict:
+    """The numbers at the top of the queue, in one query."""
+    now = now or timezone.now()
+    open_q = ~Q(status=Case.Status.CLOSED)
+    return (
+        cases_for(user)
+        .filter(organization=organization)
+        .aggregate(
+            open=Count("id", filter=open_q),
+            new=Count("id", filter=Q(status=Case.Status.NEW)),
+            urgent=Count("id", filter=open_q & Q(urgent=True)),
+            breached=Count("id", filter=breached_q(now)),
+            mine=Count("id", filter=open_q & Q(assignee=user)),
+            unassigned=Count("id", filter=open_q & Q(assignee__isnull=True)),
+        )
+    )
+
+
+def colleagues(case: Case) -> QuerySet[User]:
+    """Who a case can be assigned to: its organisation's members who work cases."""
+    roles = [Membership.Role.TRIAGE_LEAD, Membership.Role.CASEWORKER, Membership.Role.ORG_ADMIN]
+    return User.objects.filter(
+        memberships__organization_id=case.organization_id, memberships__role__in=roles
+    ).order_by("username")
+
+
+TIMELINE_LABELS = {
+    "report.filed": gettext_lazy("She filed the report"),
+    "reporter.message": gettext_lazy("She wrote a message"),
+    "reporter.evidence": gettext_lazy("She added evidence"),
+    Action.CASE_OPENED: gettext_lazy("Case opened for the organisation"),
+    Action.CASE_ASSIGNED: gettext_lazy("Assigned"),
+    Action.CASE_TAGGED: gettext_lazy("Tags changed"),
+    Action.NOTE_ADDED: gettext_lazy("Note added"),
+    Action.MESSAGE_SENT: gettext_lazy("Reply sent to her"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    actor: str
+    action: str
+    detail: dict
+
+    @property
+    def label(self) -> str:
+        if self.action == Action.CASE_STATUS:
+            statuses = dict(Case.Status.choices)
+            return _("Status: %(from)s → %(to)s") % {
+                "from": statuses.get(self.detail.get("from"), "?"),
+                "to": statuses.get(self.detail.get("to"), "?"),
+            }
+        return str(TIMELINE_LABELS.get(self.action, self.action))
+
+
+def timeline(case: Case) -> list[TimelineEntry]:
+    """What happened to the case, oldest first: the audit rows of acts on it (not the
+    reads), her messages and the evidence she added (times to the hour, as stored)."""
+    entries = [
+        TimelineEntry(e.at, e.actor, e.action, e.detail)
+        for e in AuditEvent.objects.filter(case_id=case.pk).exclude(action__in=ACCESS_ACTIONS)
+    ]
+    report = case.report
+    entries.append(TimelineEntry(report.created_at, "reporter", "report.filed", {}))
+    entries += [
+        TimelineEntry(m.created_at, "reporter", "reporter.message", {})
+        for m in report.messages.filter(author="reporter")
+    ]
+    entries += [
+        TimelineEntry(item.received_at, "reporter", "reporter.evidence", {"item": item.pk})
+        for item in report.evidence.all()
+    ]
+    return sorted(entries, key=lambda e: e.at)
+
+
+def access_log(case: Case, *, limit: int = 50) -> QuerySet[AuditEvent]:
+    """Who opened the case or its files, newest first."""
+    return AuditEvent.objects.filter(case_id=case.pk, action__in=ACCESS_ACTIONS).order_by("-seq")[
+        :limit
+    ]

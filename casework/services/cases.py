@@ -1,0 +1,269 @@
+"""Cases: opening one for each report, moving it through its states, and reading it.
+
+Reading is here too, because every read of content is an act the audit log records in
+the same transaction.  Plaintext exists only in the objects these functions return,
+for the request that asked; nothing here writes it anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from casework import audit, states
+from casework.audit import Action
+from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
+from casework.models import Case, CaseNote, Membership, Organization, Tag, User
+from casework.services.members import organization_identity
+from evidence import keys
+from evidence import services as evidence
+from evidence.exceptions import CannotOpen
+from evidence.models import EvidenceItem
+from reporting import services as reporting
+from reporting.models import Message, Report
+
+Status = Case.Status
+
+
+def _sla_due(report: Report):
+    hours = settings.CASEWORK_SLA_URGENT_HOURS if report.is_urgent else settings.CASEWORK_SLA_HOURS
+    return report.created_at + timedelta(hours=hours)
+
+
+@transaction.atomic
+def open_case(report_id: int) -> Case:
+    """The case for a new report, owned by the organisation it was sealed to for
+    handling (the first after her own recipient; casework/routing.py chose it).
+
+    Runs inside the filing transaction (reporting's ``report_recorded``); safe to run
+    twice.
+    """
+    existing = Case.objects.filter(report_id=report_id).first()
+    if existing is not None:
+        return existing
+    report = Report.objects.get(pk=report_id)
+    owner = Organization.objects.filter(key_recipient__in=report.sealed_to[1:2]).first()
+    if owner is None:
+        # recipients_for() refuses a report with no organisation to read it, so this is
+        # a programming error, not a visitor's: fail the filing rather than lose a case.
+        raise LookupError(f"report {report_id} is sealed to no known organisation")
+    case = Case.objects.create(
+        report=report,
+        organization=owner,
+        urgent=report.is_urgent,
+        opened_at=report.created_at,
+        sla_due_at=_sla_due(report),
+    )
+    audit.record("system", Action.CASE_OPENED, case=case)
+    return case
+
+
+def _membership(case: Case, actor: User) -> Membership:
+    membership = Membership.objects.filter(user=actor, organization_id=case.organization_id).first()
+    if membership is None:
+        # The selectors never hand a case to an outsider; reaching this is a bug.
+        raise NotAllowed("case", case.pk)
+    return membership
+
+
+def _worker(case: Case, actor: User) -> Membership:
+    membership = _membership(case, actor)
+    if not membership.can_work_cases:
+        raise NotAllowed("work", case.pk)
+    return membership
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+@transaction.atomic
+def change_status(case: Case, to: str, *, actor: User) -> Case:
+    """Move the case along casework/states.py, and tell her in plain words.
+
+    Acknowledging stops the SLA clock; acknowledging an unassigned case gives it to
+    whoever acknowledged it (a tired caseworker takes it in one click; a triage lead
+    reassigns it as she pleases).
+    """
+    _worker(case, actor)
+    locked = _locked(case)
+    if not states.allowed(locked.status, to):
+        raise TransitionRefused(locked.status, to)
+    previous = locked.status
+    now = timezone.now()
+    locked.status = to
+    fields = ["status"]
+    if to == Status.ACKNOWLEDGED:
+        locked.acknowledged_at = now
+        fields.append("acknowledged_at")
+        if locked.assignee_id is None:
+            locked.assignee = actor
+            fields.append("assignee")
+    if to == Status.CLOSED:
+        locked.closed_at = now
+        fields.append("closed_at")
+    elif previous == Status.CLOSED:
+        locked.closed_at = None
+        fields.append("closed_at")
+    locked.save(update_fields=fields)
+    reporting.set_status(locked.report, states.REPORTER_STATUS[to])
+    audit.record(actor, Action.CASE_STATUS, case=locked, detail={"from": previous, "to": to})
+    return locked
+
+
+@transaction.atomic
+def assign_case(case: Case, assignee: User | None, *, actor: User) -> Case:
+    """Give the case to a member of its organisation who works cases, or to nobody.
+    A caseworker may take a case herself; giving it to someone else is a lead's job."""
+    membership = _worker(case, actor)
+    if assignee is not None:
+        target = Membership.objects.filter(user=assignee, organization_id=case.organization_id)
+        target = target.first()
+        if target is None or not target.can_work_cases:
+            raise NotAllowed("assign", case.pk)
+    if not membership.can_assign_others and assignee not in (None, actor):
+        raise NotAllowed("assign", case.pk)
+    locked = _locked(case)
+    if not membership.can_assign_others and assignee is None and locked.assignee_id != actor.pk:
+        raise NotAllowed("assign", case.pk)
+    locked.assignee = assignee
+    locked.save(update_fields=["assignee"])
+    audit.record(
+        actor, Action.CASE_ASSIGNED, case=locked, detail={"to": assignee.pk if assignee else None}
+    )
+    return locked
+
+
+def _organization_key(case: Case, identity: keys.Identity | None) -> keys.Identity:
+    if identity is None:
+        raise KeyLocked(case.organization_id)
+    try:
+        return organization_identity(case.organization, identity)
+    except Exception as exc:  # KeyAccessDenied: waiting for access
+        raise KeyLocked(case.organization_id) from exc
+
+
+@transaction.atomic
+def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
+    """A note for colleagues, sealed to the organisation only: she never reads it."""
+    _worker(case, actor)
+    recipient = keys.parse_recipient(case.organization.key_recipient)
+    body = json.dumps({"text": text, "at": timezone.now().isoformat()}, ensure_ascii=False)
+    with evidence.discard_on_failure():
+        note = CaseNote.objects.create(
+            case=case, author=actor, body=evidence.seal_bytes(body.encode(), [recipient])
+        )
+    audit.record(actor, Action.NOTE_ADDED, case=case, detail={"note": note.pk})
+    return note
+
+
+@transaction.atomic
+def set_tags(case: Case, names: list[str], *, actor: User) -> list[Tag]:
+    """Exactly these tags on the case, creating the organisation's new ones."""
+    _worker(case, actor)
+    wanted = sorted({name.strip()[:40] for name in names if name.strip()})
+    tags = [
+        Tag.objects.get_or_create(organization_id=case.organization_id, name=n)[0] for n in wanted
+    ]
+    case.tags.set(tags)
+    audit.record(actor, Action.CASE_TAGGED, case=case, detail={"tags": [t.pk for t in tags]})
+    return tags
+
+
+@transaction.atomic
+def reply_to_reporter(case: Case, text: str, *, actor: User) -> Message:
+    """A message she reads on her return visit, sealed to her and to the organisations
+    her report is sealed to (reporting owns the conversation)."""
+    _worker(case, actor)
+    message = reporting.post_message(case.report, text, author=Message.Author.HELPER)
+    audit.record(actor, Action.MESSAGE_SENT, case=case, detail={"message": message.pk})
+    return message
+
+
+@dataclass
+class EvidenceView:
+    item: EvidenceItem
+    name: str
+
+
+@dataclass
+class CaseFile:
+    """A case opened for one request: plaintext in memory, gone with the response."""
+
+    case: Case
+    narrative: str
+    identifiers: str
+    contact: str
+    evidence: list[EvidenceView] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+
+
+@transaction.atomic
+def read_case_file(case: Case, *, actor: User, identity: keys.Identity | None) -> CaseFile:
+    """Open her words, her files' names, the conversation and the notes; audited."""
+    _membership(case, actor)
+    org_key = _organization_key(case, identity)
+    report = case.report
+    content = reporting.read_content(report, org_key)
+    items = list(report.evidence.select_related("note", "original", "working_copy"))
+    notes = [
+        {
+            "author": note.author.get_username(),
+            "at": note.created_at,
+            "text": json.loads(evidence.read_object(note.body, [org_key]))["text"],
+        }
+        for note in case.notes.select_related("author", "body")
+    ]
+    audit.record(actor, Action.CASE_VIEWED, case=case)
+    return CaseFile(
+        case=case,
+        narrative=content.get("narrative", ""),
+        identifiers=content.get("identifiers", ""),
+        contact=content.get("contact", ""),
+        evidence=[EvidenceView(item, reporting.evidence_name(item, org_key)) for item in items],
+        messages=reporting.read_messages(report, org_key),
+        notes=notes,
+    )
+
+
+@transaction.atomic
+def open_evidence(
+    case: Case,
+    item_id: int,
+    *,
+    actor: User,
+    identity: keys.Identity | None,
+    original: bool = False,
+    reason: str = "",
+):
+    """(item, readable stream) of one file of the case: its sanitised working copy for
+    viewing, or the original bytes for a stated reason.  The audit row commits before
+    the first byte leaves; the caller streams and closes the reader."""
+    _membership(case, actor)
+    item = case.report.evidence.select_related("original", "working_copy").get(pk=item_id)
+    sealed = item.original if original else item.working_copy
+    if sealed is None:
+        raise EvidenceItem.DoesNotExist(item_id)
+    if original and not reason.strip():
+        raise NotAllowed("download without a reason", case.pk)
+    org_key = _organization_key(case, identity)
+    try:
+        reader = evidence.open_object(sealed, [org_key])
+    except CannotOpen as exc:
+        raise KeyLocked(case.organization_id) from exc
+    if original:
+        audit.record(
+            actor,
+            Action.EVIDENCE_DOWNLOADED,
+            case=case,
+            detail={"item": item.pk, "sha256": item.sha256, "reason": reason.strip()[:200]},
+        )
+    else:
+        audit.record(actor, Action.EVIDENCE_VIEWED, case=case, detail={"item": item.pk})
+    return item, reader

@@ -1,0 +1,47 @@
+"""The case file's states and the only moves between them.
+
+Every status change goes through ``casework.services.change_status``, which asks
+``allowed()``; the pages and the API offer exactly the moves listed here.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from casework.models import Case
+from reporting.models import Report
+
+S = Case.Status
+
+# (from, to) -> the button's label.  Closing from "new" is for duplicates and tests sent
+# by mistake; a closed case reopens "in progress", because someone is taking it up again.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (S.NEW, S.ACKNOWLEDGED): _("Acknowledge"),
+    (S.NEW, S.CLOSED): _("Close"),
+    (S.ACKNOWLEDGED, S.IN_PROGRESS): _("Start work"),
+    (S.ACKNOWLEDGED, S.REFERRED): _("Mark referred"),
+    (S.ACKNOWLEDGED, S.CLOSED): _("Close"),
+    (S.IN_PROGRESS, S.REFERRED): _("Mark referred"),
+    (S.IN_PROGRESS, S.CLOSED): _("Close"),
+    (S.REFERRED, S.IN_PROGRESS): _("Resume work"),
+    (S.REFERRED, S.CLOSED): _("Close"),
+    (S.CLOSED, S.IN_PROGRESS): _("Reopen"),
+}
+
+# What she reads on her return visit for each state of the case.
+REPORTER_STATUS: dict[str, str] = {
+    S.NEW: Report.Status.RECEIVED,
+    S.ACKNOWLEDGED: Report.Status.IN_PROGRESS,
+    S.IN_PROGRESS: Report.Status.IN_PROGRESS,
+    S.REFERRED: Report.Status.REFERRED,
+    S.CLOSED: Report.Status.CLOSED,
+}
+
+
+def allowed(current: str, target: str) -> bool:
+    return (current, target) in TRANSITIONS
+
+
+def moves_from(current: str) -> list[tuple[str, str]]:
+    """(target, label) for each move out of ``current``, in a stable order."""
+    return [(to, label) for (frm, to), label in TRANSITIONS.items() if frm == current]

@@ -1,0 +1,1 @@
+"""The staff pages: sign-in (signin.py), cases (cases.py), members (members.py)."""

@@ -1,0 +1,280 @@
+"""The triage queue and the case file.  Parse, find the case through the selectors
+(404 for anyone else's), call one service, render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from casework import selectors, services, states
+from casework.auth import member_key, staff_required
+from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
+from casework.forms import (
+    AssignForm,
+    DownloadForm,
+    NoteForm,
+    QueueFilterForm,
+    ReplyForm,
+    StatusForm,
+    TagsForm,
+)
+from casework.models import Case, User
+from evidence.models import CustodyEvent, EvidenceItem
+from reporting import facts
+
+STREAM_CHUNK = 256 * 1024
+
+
+def _organization(request: HttpRequest):
+    memberships = list(selectors.memberships_of(request.user))
+    if not memberships:
+        return None, memberships
+    wanted = request.GET.get("org", "")
+    for membership in memberships:
+        if membership.organization.slug == wanted:
+            return membership, memberships
+    return memberships[0], memberships
+
+
+@require_GET
+@staff_required
+def queue(request: HttpRequest) -> HttpResponse:
+    membership, memberships = _organization(request)
+    if membership is None:
+        return render(request, "casework/no_organisation.html")
+    form = QueueFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    filters = selectors.QueueFilters(
+        status=data.get("status") or "",
+        category=data.get("category") or "",
+        region=data.get("region") or "",
+        urgent=data.get("urgent") or "",
+        assignee=data.get("assignee") or "",
+        breached=bool(data.get("breached")),
+    )
+    organization = membership.organization
+    cases = selectors.triage_queue(request.user, organization, filters)
+    page = Paginator(cases, settings.CASEWORK_QUEUE_PAGE_SIZE).get_page(data.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "casework/queue.html",
+        {
+            "membership": membership,
+            "memberships": memberships,
+            "organization": organization,
+            "form": form,
+            "page": page,
+            "counts": selectors.queue_counts(request.user, organization),
+            "query": query.urlencode(),
+            "now": timezone.now(),
+            "members": User.objects.filter(memberships__organization=organization).order_by(
+                "username"
+            ),
+        },
+    )
+
+
+def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) -> HttpResponse:
+    membership = case.organization.memberships.get(user=request.user)
+    locked_reason = None
+    try:
+        case_file = services.read_case_file(case, actor=request.user, identity=member_key(request))
+    except KeyLocked:
+        case_file = None
+        locked_reason = "waiting" if not membership.has_key_access else "locked"
+    context = {
+        "case": case,
+        "report": case.report,
+        "membership": membership,
+        "file": case_file,
+        "locked_reason": locked_reason,
+        "urgency_labels": [facts.UrgencySignal(s).label for s in case.report.urgency],
+        "service_labels": [facts.Service(s).label for s in case.report.services],
+        "moves": states.moves_from(case.status) if membership.can_work_cases else [],
+        "colleagues": selectors.colleagues(case),
+        "timeline": selectors.timeline(case),
+        "access_log": selectors.access_log(case),
+        "tags_form": forms.get("tags_form")
+        or TagsForm(initial={"tags": ", ".join(t.name for t in case.tags.all())}),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "now": timezone.now(),
+    }
+    return render(request, "casework/case.html", context, status=status)
+
+
+@require_GET
+@staff_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    return _case_page(request, selectors.case_for(request.user, case_id))
+
+
+def _back(case: Case, anchor: str = "") -> HttpResponse:
+    return redirect(reverse("casework:case", args=[case.pk]) + (f"#{anchor}" if anchor else ""))
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "casework/forbidden.html", status=403)
+
+
+@require_POST
+@staff_required
+def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_for(request.user, case_id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what to do with the case."))
+        return _back(case)
+    try:
+        services.change_status(case, form.cleaned_data["to"], actor=request.user)
+    except TransitionRefused:
+        messages.error(request, _("The case has moved meanwhile; here is where it stands now."))
+    except NotAllowed:
+        return _forbidden(request)
+    return _back(case)
+
+
+@require_POST
+@staff_required
+def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_for(request.user, case_id)
+    form = AssignForm(request.POST)
+    raw = form.data.get("assignee", "") if form.is_valid() else ""
+    if raw == "me":
+        assignee = request.user
+    elif raw.isdigit():
+        assignee = selectors.colleagues(case).filter(pk=int(raw)).first()
+        if assignee is None:
+            messages.error(request, _("This person cannot take cases of this organisation."))
+            return _back(case)
+    else:
+        assignee = None
+    try:
+        services.assign_case(case, assignee, actor=request.user)
+    except NotAllowed:
+        return _forbidden(request)
+    return _back(case)
+
+
+@require_POST
+@staff_required
+def case_tags(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_for(request.user, case_id)
+    form = TagsForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, status=400, tags_form=form)
+    try:
+        services.set_tags(case, form.cleaned_data["tags"], actor=request.user)
+    except NotAllowed:
+        return _forbidden(request)
+    return _back(case)
+
+
+@require_POST
+@staff_required
+def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_for(request.user, case_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, status=400, note_form=form)
+    try:
+        services.add_note(case, form.cleaned_data["text"], actor=request.user)
+    except NotAllowed:
+        return _forbidden(request)
+    return _back(case, "notes")
+
+
+@require_POST
+@staff_required
+def case_reply(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_for(request.user, case_id)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, status=400, reply_form=form)
+    try:
+        services.reply_to_reporter(case, form.cleaned_data["text"], actor=request.user)
+    except NotAllowed:
+        return _forbidden(request)
+    messages.success(request, _("Sent. She will read it with her receipt code."))
+    return _back(case, "messages")
+
+
+def stream_chunks(reader) -> Iterator[bytes]:
+    """The plaintext, a chunk at a time, straight from the sealed payload to the socket."""
+    with reader:
+        while block := reader.read(STREAM_CHUNK):
+            yield block
+
+
+def original_response(case: Case, item: EvidenceItem, reader) -> StreamingHttpResponse:
+    """The original as an attachment (pages and API alike)."""
+    response = StreamingHttpResponse(stream_chunks(reader), content_type=item.mime)
+    # Named by the case and the hash, never by the name she gave it: that name is
+    # content, and a downloads folder is not sealed.
+    filename = f"{case.reference}-{item.pk}-{item.sha256[:12]}.{item.extension or 'bin'}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Length"] = str(item.size)
+    return response
+
+
+def working_copy_mime(item: EvidenceItem) -> str:
+    made = item.custody.filter(action=CustodyEvent.Action.WORKING_COPY_MADE).first()
+    return (made.detail.get("mime") if made else None) or "application/octet-stream"
+
+
+@require_GET
+@staff_required
+def evidence_copy(request: HttpRequest, case_id: int, item_id: int) -> HttpResponse:
+    """The sanitised image, shown inline on the case page (no metadata, no location)."""
+    case = selectors.case_for(request.user, case_id)
+    try:
+        item, reader = services.open_evidence(
+            case, item_id, actor=request.user, identity=member_key(request)
+        )
+    except (EvidenceItem.DoesNotExist, KeyLocked):
+        raise Http404 from None
+    response = StreamingHttpResponse(stream_chunks(reader), content_type=working_copy_mime(item))
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def evidence_original(request: HttpRequest, case_id: int, item_id: int) -> HttpResponse:
+    """The original bytes, as received, for a reason written in the audit log."""
+    case = selectors.case_for(request.user, case_id)
+    item = case.report.evidence.filter(pk=item_id).first()
+    if item is None:
+        raise Http404
+    form = DownloadForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item, reader = services.open_evidence(
+                case,
+                item.pk,
+                actor=request.user,
+                identity=member_key(request),
+                original=True,
+                reason=form.cleaned_data["reason"],
+            )
+        except KeyLocked:
+            messages.error(request, _("Your key is locked: sign in again to open files."))
+            return _back(case)
+        return original_response(case, item, reader)
+    return render(
+        request,
+        "casework/download.html",
+        {"case": case, "item": item, "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,223 @@
+"""Staff sign-in: password (which opens her key), then the second factor.
+
+The password step calls Django's login(), which keeps her key in the split-key session
+(casework/auth.py), but every staff page also asks ``is_verified()``: until the TOTP
+code or a recovery code is accepted, the session opens nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from casework import audit, services
+from casework.audit import Action
+from casework.auth import (
+    clear_failures,
+    count_failure,
+    safe_next,
+    sign_in_locked,
+)
+from casework.exceptions import WrongPassword
+from casework.forms import ChangePasswordForm, CodeForm, EnrolForm, SignInForm
+from casework.models import User
+
+RECOVERY_CODES = 10
+
+
+def _home() -> str:
+    return reverse("casework:queue")
+
+
+def _locked_message() -> str:
+    return _(
+        "Too many failed attempts for this account. Wait %(minutes)d minutes, then try "
+        "again. If it was not you, tell your organisation's admin."
+    ) % {"minutes": settings.STAFF_LOGIN_LOCK_MINUTES}
+
+
+def _note_failure(username: str, action: str) -> None:
+    # The account's id when the name exists; never the typed text otherwise (it may be
+    # a password typed into the wrong box).
+    user = User.objects.filter(username=username).first()
+    audit.record(user or "unknown account", action)
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        if sign_in_locked(username):
+            _note_failure(username, Action.LOGIN_LOCKED)
+            error = _locked_message()
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                count_failure(username)
+                _note_failure(username, Action.LOGIN_FAILED)
+                error = _("Wrong username or password.")
+            else:
+                login(request, user)
+                step = "casework:verify" if user_has_device(user) else "casework:enrol"
+                target = safe_next(request, _home())
+                return redirect(f"{reverse(step)}?next={target}")
+    return render(
+        request,
+        "casework/signin/login.html",
+        {"form": form, "error": error, "next": safe_next(request, "")},
+        status=200 if error is None else 400,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("casework:login")
+    if user.is_verified():
+        return redirect(safe_next(request, _home()))
+    if not user_has_device(user):
+        return redirect("casework:enrol")
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        if sign_in_locked(user.username):
+            _note_failure(user.username, Action.LOGIN_LOCKED)
+            logout(request)
+            messages.error(request, _locked_message())
+            return redirect("casework:login")
+        code = form.cleaned_data["code"].replace(" ", "").strip()
+        device = match_token(user, code)
+        if device is None:
+            count_failure(user.username)
+            audit.record(user, Action.LOGIN_OTP_FAILED)
+            error = _("This code is not right. Codes change every 30 seconds.")
+        else:
+            otp_login(request, device)
+            clear_failures(user.username)
+            recovery = isinstance(device, StaticDevice)
+            audit.record(user, Action.LOGIN, detail={"second_factor": device.__class__.__name__})
+            if recovery:
+                audit.record(user, Action.RECOVERY_CODE_USED)
+                left = StaticToken.objects.filter(device=device).count()
+                messages.warning(
+                    request,
+                    _("You signed in with a recovery code. %(left)d remain.") % {"left": left},
+                )
+            return redirect(safe_next(request, _home()))
+    return render(
+        request,
+        "casework/signin/verify.html",
+        {"form": form, "error": error, "next": safe_next(request, "")},
+        status=200 if error is None else 400,
+    )
+
+
+def _qr_svg(url: str) -> str:
+    # Drawn here as SVG: no script, no outside service sees the secret.
+    return segno.make(url, error="m").svg_inline(scale=4, dark="#111", light="#fff")
+
+
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    """Her authenticator app, the first time: scan, type a code, keep recovery codes."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("casework:login")
+    if user_has_device(user):
+        return redirect("casework:verify")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    form = EnrolForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            codes = _confirm_enrolment(user, device)
+            otp_login(request, device)
+            # Shown once, in this response, and kept nowhere else in plaintext by us.
+            return render(
+                request,
+                "casework/signin/recovery_codes.html",
+                {"codes": codes, "next": safe_next(request, _home())},
+            )
+        error = _("This code is not right. Check the time on your phone, and try the new code.")
+    return render(
+        request,
+        "casework/signin/enrol.html",
+        {
+            "form": form,
+            "error": error,
+            "qr": _qr_svg(device.config_url),
+            "secret": base64.b32encode(device.bin_key).decode().rstrip("="),
+            "next": safe_next(request, ""),
+        },
+        status=200 if error is None else 400,
+    )
+
+
+@transaction.atomic
+def _confirm_enrolment(user: User, device: TOTPDevice) -> list[str]:
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    static, _created = StaticDevice.objects.get_or_create(user=user, name="recovery codes")
+    static.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+    audit.record(user, Action.OTP_ENROLLED)
+    return codes
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        audit.record(request.user, Action.LOGOUT)
+    logout(request)
+    messages.info(request, _("You are signed out. Your key is locked again."))
+    return redirect("casework:login")
+
+
+@require_http_methods(["GET", "POST"])
+def change_password(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("casework:login")
+    if not user.is_verified():
+        return redirect("casework:verify")
+    form = ChangePasswordForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_password(
+                user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except WrongPassword:
+            form.add_error("old_password", _("This is not your current password."))
+        else:
+            # The session is bound to the password hash: keep this one signed in.
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your password is changed. Your access is kept."))
+            return redirect(safe_next(request, _home()))
+    return render(
+        request,
+        "casework/signin/password.html",
+        {"form": form, "forced": user.must_change_password, "next": safe_next(request, "")},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,128 @@
+"""The audit log: every act leaves a row in its own transaction, rows chain by hash,
+the database refuses to rewrite them, and verify_audit names the first broken link."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from casework import audit, services
+from casework.models import AuditEvent, Case
+from tests.support.cast import file_report
+
+pytestmark = pytest.mark.django_db
+
+
+def _bypassing_the_trigger(sql: str, params=()) -> None:
+    # What an attacker with the database superuser (not the web role) could do: the
+    # chain must still tell.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def test_rows_chain_each_to_the_one_before(cast):
+    report, _ = file_report()
+    services.change_status(report.case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
+
+    rows = list(AuditEvent.objects.order_by("seq"))
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[0].prev_hash == audit.GENESIS
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
+    assert audit.verify() == (len(rows), None)
+
+
+def test_the_database_refuses_to_update_or_delete_an_audit_row(cast):
+    file_report()
+    row = AuditEvent.objects.first()
+
+    for statement in (
+        "UPDATE casework_auditevent SET actor = 'nobody' WHERE id = %s",
+        "DELETE FROM casework_auditevent WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [row.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=row.pk).delete()
+
+    row.refresh_from_db()
+    assert row.actor == "system"
+
+
+def test_verify_audit_names_the_row_that_was_altered(cast):
+    report, _ = file_report()
+    for target in (Case.Status.ACKNOWLEDGED, Case.Status.IN_PROGRESS, Case.Status.CLOSED):
+        services.change_status(report.case, target, actor=cast.users["alice"])
+    altered = AuditEvent.objects.get(action="case.status_changed", detail__to="closed")
+    _bypassing_the_trigger(
+        "UPDATE casework_auditevent SET detail = %s WHERE id = %s",
+        ['{"from": "in_progress", "to": "referred"}', altered.pk],
+    )
+
+    with pytest.raises(CommandError, match=rf"BROKEN at row {altered.seq}: was altered"):
+        call_command("verify_audit")
+
+
+def test_verify_audit_names_a_removed_row(cast):
+    report, _ = file_report()
+    services.change_status(report.case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
+    services.add_note(report.case, "note", actor=cast.users["alice"])
+    removed = AuditEvent.objects.get(action="case.status_changed")
+    _bypassing_the_trigger("DELETE FROM casework_auditevent WHERE id = %s", [removed.pk])
+
+    with pytest.raises(CommandError, match=rf"BROKEN at row {removed.seq}: missing"):
+        call_command("verify_audit")
+
+
+def test_verify_audit_says_intact_and_prints_the_head(cast, capsys):
+    file_report()
+
+    call_command("verify_audit")
+
+    out = capsys.readouterr().out
+    last = AuditEvent.objects.order_by("-seq").first()
+    assert f"intact: {last.seq} rows" in out
+    assert last.hash in out
+
+
+def test_an_act_that_rolls_back_leaves_no_row(cast):
+    report, _ = file_report()
+    before = AuditEvent.objects.count()
+
+    def a_request_that_fails_after_the_service():
+        with transaction.atomic():
+            services.change_status(report.case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
+            raise RuntimeError("the request failed after the service")
+
+    with pytest.raises(RuntimeError):
+        a_request_that_fails_after_the_service()
+
+    assert AuditEvent.objects.count() == before
+    assert Case.objects.get(pk=report.case.pk).status == Case.Status.NEW
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_still_form_one_unbroken_chain():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(15):
+                with transaction.atomic():
+                    audit.record("system", "test.concurrent", detail={"worker": n, "i": i})
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(worker, range(4)))
+
+    assert audit.verify() == (60, None)
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 61))
