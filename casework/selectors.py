@@ -132,12 +132,18 @@ TIMELINE_LABELS = {
     "report.filed": gettext_lazy("She filed the report"),
     "reporter.message": gettext_lazy("She wrote a message"),
     "reporter.evidence": gettext_lazy("She added evidence"),
-    Action.CASE_OPENED: gettext_lazy("Case opened for the organisation"),
     Action.CASE_ASSIGNED: gettext_lazy("Assigned"),
     Action.CASE_TAGGED: gettext_lazy("Tags changed"),
     Action.NOTE_ADDED: gettext_lazy("Note added"),
     Action.MESSAGE_SENT: gettext_lazy("Reply sent to her"),
+    Action.CASE_VIEWED: gettext_lazy("opened the case"),
+    Action.EVIDENCE_VIEWED: gettext_lazy("viewed a file"),
+    Action.EVIDENCE_DOWNLOADED: gettext_lazy("downloaded an original"),
 }
+
+
+def action_label(action: str) -> str:
+    return str(TIMELINE_LABELS.get(action, action))
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,7 @@ class TimelineEntry:
                 "from": statuses.get(self.detail.get("from"), "?"),
                 "to": statuses.get(self.detail.get("to"), "?"),
             }
-        return str(TIMELINE_LABELS.get(self.action, self.action))
+        return action_label(self.action)
 
 
 def timeline(case: Case) -> list[TimelineEntry]:
@@ -178,8 +184,7 @@ def timeline(case: Case) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: e.at)
 
 
-def access_log(case: Case, *, limit: int = 50) -> QuerySet[AuditEvent]:
+def access_log(case: Case, *, limit: int = 50) -> list[TimelineEntry]:
     """Who opened the case or its files, newest first."""
-    return AuditEvent.objects.filter(case_id=case.pk, action__in=ACCESS_ACTIONS).order_by("-seq")[
-        :limit
-    ]
+    rows = AuditEvent.objects.filter(case_id=case.pk, action__in=ACCESS_ACTIONS).order_by("-seq")
+    return [TimelineEntry(e.at, e.actor, e.action, e.detail) for e in rows[:limit]]

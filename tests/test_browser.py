@@ -131,14 +131,25 @@ def test_page_loads_nothing_from_another_host_and_breaks_no_policy(browser, live
 
 
 def test_operator_signs_in_to_the_admin(browser, live_server, django_user_model):
-    # A form post from our own pages must pass Django's CSRF origin check under our
-    # referrer policy; the admin login is the first such form.
-    django_user_model.objects.create_superuser("operator", password="correct horse battery")
+    # Form posts from our own pages must pass Django's CSRF origin check under our
+    # referrer policy; the operator signs in like every staff account: password, then
+    # the code of her authenticator, then back to the admin she asked for.
+    from django_otp.oath import totp
+
+    from tests.support.cast import confirmed_device
+
+    operator = django_user_model.objects.create_superuser(
+        "operator", password="correct horse battery"
+    )
+    device = confirmed_device(operator)
     page = open_page(browser)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", "correct horse battery")
-    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/")
+    assert "/staff/login/" in page.url
+    page.fill("input[name=username]", "operator")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("form.intake button[type=submit]")
+    page.fill("input[name=code]", f"{totp(device.bin_key, step=30, t0=0, digits=6):06d}")
+    page.click("form.intake button[type=submit]")
 
     page.wait_for_url(f"{live_server.url}/admin/")
     expect(page.get_by_role("link", name="Organisations")).to_be_visible()

@@ -8,6 +8,7 @@ code or a recovery code is accepted, the session opens nothing.
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
@@ -76,7 +77,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 login(request, user)
                 step = "casework:verify" if user_has_device(user) else "casework:enrol"
                 target = safe_next(request, _home())
-                return redirect(f"{reverse(step)}?next={target}")
+                return redirect(f"{reverse(step)}?{urlencode({'next': target})}")
     return render(
         request,
         "casework/signin/login.html",
