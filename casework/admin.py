@@ -1,10 +1,12 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from casework import services
-from casework.models import Membership, Organization, User
+from casework.models import AuditEvent, Membership, Organization, User
 from evidence import keys
+from reporting import facts
 
 WAITING = _(
     "Waiting for access: her key changed (an administrator reset her password) or she "
@@ -29,9 +31,49 @@ class MembershipInline(admin.TabularInline):
         return _("Yes") if membership.has_key_access else WAITING
 
 
+class OrganizationForm(forms.ModelForm):
+    """Tick boxes for what the organisation covers, rather than JSON to type by hand."""
+
+    regions = forms.MultipleChoiceField(
+        label=_("regions served"),
+        choices=facts.Region.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every region."),
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("languages spoken"),
+        choices=facts.Language.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every language."),
+    )
+    services = forms.MultipleChoiceField(
+        label=_("services offered"),
+        choices=facts.Service.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every service."),
+    )
+
+    class Meta:
+        model = Organization
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "regions",
+            "languages",
+            "services",
+            "capacity",
+            "notification_email",
+        ]
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "created_at"]
+    form = OrganizationForm
+    list_display = ["name", "kind", "capacity", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -80,3 +122,22 @@ class StaffUserAdmin(UserAdmin):
         if obj is not None and obj.memberships.exists():
             return False
         return super().has_delete_permission(request, obj)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is append-only (the database refuses changes anyway)."""
+
+    list_display = ["seq", "at", "actor", "action", "organization_id", "case_id"]
+    list_filter = ["action"]
+    search_fields = ["actor", "action"]
+    ordering = ["-seq"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

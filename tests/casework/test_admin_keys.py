@@ -106,3 +106,32 @@ def test_the_admin_sends_a_password_only_session_to_the_second_factor(client, or
     # No authenticator yet: she is sent to set one up before anything else.
     assert response.request["PATH_INFO"] == "/fr/staff/login/authenticator/"
     assert "Organisation" not in response.content.decode()
+
+
+def test_the_operator_ticks_what_an_organisation_covers_and_reads_the_audit_log(admin_client):
+    response = admin_client.post(
+        "/admin/casework/organization/add/",
+        {
+            "name": "Association Oujda",
+            "slug": "oujda",
+            "kind": Organization.Kind.PARTNER_ASSOCIATION,
+            "regions": ["oriental"],
+            "languages": ["ar", "zgh"],
+            "services": [],
+            "capacity": "25",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    org = Organization.objects.get(slug="oujda")
+    assert (org.regions, org.languages, org.services, org.capacity) == (
+        ["oriental"],
+        ["ar", "zgh"],
+        [],
+        25,
+    )
+    log = admin_client.get("/admin/casework/auditevent/")
+    assert log.status_code == 200
+    assert admin_client.get("/admin/casework/auditevent/add/").status_code == 403
