@@ -1,9 +1,14 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework import services
+from casework import audit, services
+from casework.audit import Action
 from casework.models import AuditEvent, Membership, Organization, User
 from evidence import keys
 from reporting import facts
@@ -97,6 +102,17 @@ class OrganizationAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            # What it covers decides which reports it receives: worth a row.
+            audit.record(
+                request.user,
+                Action.ORGANIZATION_CHANGED,
+                organization=obj,
+                detail={"fields": sorted(form.changed_data)},
+            )
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
@@ -107,15 +123,60 @@ class OrganizationAdmin(admin.ModelAdmin):
                 services.add_member(
                     membership.organization, membership.user, role=membership.role, unlocked_by=None
                 )
+                action = Action.MEMBER_ADDED
             else:
                 membership.save(update_fields=["role"])
+                action = Action.ACCOUNT_CHANGED
+            audit.record(
+                request.user,
+                action,
+                organization=membership.organization_id,
+                detail={"user": membership.user_id, "role": membership.role},
+            )
         return None
+
+
+class OperatorPasswordResetForm(AdminPasswordChangeForm):
+    """An operator's reset: she chooses her own password at her next sign-in, and her
+    key is new (so she waits for access: see WAITING)."""
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=False)
+        user.must_change_password = True
+        user._reset_by_operator = True
+        if commit:
+            user.save()
+        return user
 
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
     list_display = ["username", "email", "is_active", "is_superuser", "last_login"]
     readonly_fields = ["key_recipient"]
+    change_password_form = OperatorPasswordResetForm
+    actions = ["reset_second_factor"]
+
+    def log_change(self, request, obj, message):
+        # Every operator change to an account is in the chain, not only Django's log.
+        action = (
+            Action.PASSWORD_RESET
+            if getattr(obj, "_reset_by_operator", False)
+            else Action.ACCOUNT_CHANGED
+        )
+        audit.record(request.user, action, detail={"user": obj.pk})
+        return super().log_change(request, obj, message)
+
+    @admin.action(description=_("Reset the authenticator (she sets up a new one at sign-in)"))
+    def reset_second_factor(self, request, queryset):
+        # For a lost phone.  Audited: with a password reset it would let someone else
+        # enrol in her name, which is why her organisation's admin is told to check who
+        # she is before giving access again.
+        with transaction.atomic():
+            for user in queryset:
+                TOTPDevice.objects.filter(user=user).delete()
+                StaticDevice.objects.filter(user=user).delete()
+                audit.record(request.user, Action.SECOND_FACTOR_RESET, detail={"user": user.pk})
+        messages.success(request, _("Authenticators removed: %(n)d.") % {"n": queryset.count()})
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a member would skip re-sealing her organisations' keys without her.
@@ -141,3 +202,11 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# django-otp registers its device pages on the admin: they would show members' TOTP
+# secrets and recovery codes to the operator, and let her add a device of her choosing
+# to someone's account.  The only operator act on devices is the audited reset above.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -234,7 +234,11 @@ class CaseDetail(StaffView):
                 case, actor=request.user, identity=member_key(request._request)
             )
         membership = case.organization.memberships.get(user=request.user)
-        moves = states.moves_from(case.status) if membership.can_work_cases else []
+        moves = (
+            states.moves_from(case.status, consent_share=case.report.consent_share)
+            if membership.can_work_cases
+            else []
+        )
         opened = OpenedCase(
             case=case,
             file=case_file,

@@ -40,6 +40,13 @@ class Action:
     OTP_ENROLLED = "otp.enrolled"
     RECOVERY_CODE_USED = "otp.recovery_code_used"
     PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an action's name, not a password
+    PASSWORD_RESET = "password.reset_by_operator"  # noqa: S105 - an action's name
+    PASSWORD_WRONG = "password.wrong_current"  # noqa: S105 - an action's name
+    SECOND_FACTOR_RESET = "otp.reset_by_operator"
+    ACCOUNT_CHANGED = "account.changed_by_operator"
+    ORGANIZATION_CHANGED = "organization.changed_by_operator"
+    MEMBER_ADDED = "member.added_by_operator"
+    MEMBER_REMOVED = "member.removed"
     MEMBER_INVITED = "member.invited"
     MEMBER_ACCESS_GRANTED = "member.access_granted"
     CASE_VIEWED = "case.viewed"
@@ -56,6 +63,16 @@ class Action:
 ACCESS_ACTIONS = {Action.CASE_VIEWED, Action.EVIDENCE_VIEWED, Action.EVIDENCE_DOWNLOADED}
 # Nothing is recorded at the moment she files or writes: every row has an exact time,
 # and hers are kept to the hour (DESIGN.md).
+
+
+def _plain(value) -> bool:
+    """Values whose JSON survives PostgreSQL's jsonb unchanged: a float or a non-string
+    key would come back written differently and break the hash of an untouched row."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, str | int | bool)
 
 
 def _digest(fields: dict) -> str:
@@ -90,6 +107,8 @@ def record(
 
     ``actor`` is a User, or a plain label ("reporter", "system") for acts with no account.
     """
+    if not _plain(detail or {}):
+        raise TypeError("audit detail holds strings, integers, booleans, lists and dicts only")
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:

@@ -232,7 +232,9 @@ class CaseNote(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     body = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="case_note")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # To the hour, the exact time being inside the sealed note: notes and her evidence
+    # share the sealed objects' id sequence, so an exact time here would bracket hers.
+    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["pk"]

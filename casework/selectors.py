@@ -86,7 +86,7 @@ def triage_queue(
         cases = cases.filter(assignee=user)
     elif filters.assignee == "none":
         cases = cases.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
+    elif filters.assignee.isdecimal():
         cases = cases.filter(assignee_id=int(filters.assignee))
     if filters.breached:
         cases = cases.filter(breached_q(now))

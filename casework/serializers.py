@@ -106,7 +106,7 @@ class QueueQuerySerializer(serializers.Serializer):
         raise serializers.ValidationError(NOT_A_MEMBER)
 
     def validate_assignee(self, value: str) -> str:
-        if value and value not in ("me", "none") and not value.isdigit():
+        if value and value not in ("me", "none") and not value.isdecimal():
             raise serializers.ValidationError(ASSIGNEE_FILTER)
         return value
 

@@ -38,10 +38,18 @@ REPORTER_STATUS: dict[str, str] = {
 }
 
 
-def allowed(current: str, target: str) -> bool:
+def allowed(current: str, target: str, *, consent_share: bool) -> bool:
+    """Whether the case may move.  "Referred" tells her the report was passed on with
+    her consent, so without that consent on record it is never offered."""
+    if target == S.REFERRED and not consent_share:
+        return False
     return (current, target) in TRANSITIONS
 
 
-def moves_from(current: str) -> list[tuple[str, str]]:
+def moves_from(current: str, *, consent_share: bool) -> list[tuple[str, str]]:
     """(target, label) for each move out of ``current``, in a stable order."""
-    return [(to, label) for (frm, to), label in TRANSITIONS.items() if frm == current]
+    return [
+        (to, label)
+        for (frm, to), label in TRANSITIONS.items()
+        if frm == current and allowed(current, to, consent_share=consent_share)
+    ]

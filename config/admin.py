@@ -1,6 +1,7 @@
 from urllib.parse import quote
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -15,6 +16,9 @@ class AdminSite(admin.AdminSite):
         return super().has_permission(request) and request.user.is_verified()
 
     def login(self, request, extra_context=None):
+        if request.user.is_authenticated and request.user.is_verified():
+            # Signed in fully but not an operator: sending her to sign in again would loop.
+            raise PermissionDenied
         target = request.GET.get("next") or reverse("admin:index", current_app=self.name)
         step = "casework:verify" if request.user.is_authenticated else "casework:login"
         return redirect(f"{reverse(step)}?next={quote(target, safe='/')}")

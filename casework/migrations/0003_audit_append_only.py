@@ -1,10 +1,12 @@
-"""The audit log refuses UPDATE and DELETE, for every role, the table's owner included.
+"""The audit log refuses UPDATE and DELETE of its rows.
 
-A trigger rather than grants alone: in a small deployment the web process often runs as
-the role that owns the tables, and grants cannot stop an owner.  Production also runs
-the web process as a role without UPDATE, DELETE or TRUNCATE on the table
-(docs/CASEWORK.md).  SQLite (laptop runs) gets the same refusal through its own
-trigger syntax.
+A trigger as well as grants: in a small deployment the web process often runs as the
+role that owns the tables, which grants do not restrain; the trigger stops an ordinary
+UPDATE or DELETE from it (a bug, an injected query).  It does not stop TRUNCATE (the test
+suite's flush needs it), nor an owner who drops the trigger on purpose: production runs
+the web process as a role without UPDATE, DELETE or TRUNCATE on the table, and the hash
+chain with a head kept elsewhere is what detects the rest (docs/CASEWORK.md).  SQLite
+(laptop runs) gets the same refusal through its own trigger syntax.
 """
 
 from django.db import migrations

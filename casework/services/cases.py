@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -93,7 +93,7 @@ def change_status(case: Case, to: str, *, actor: User) -> Case:
     """
     _worker(case, actor)
     locked = _locked(case)
-    if not states.allowed(locked.status, to):
+    if not states.allowed(locked.status, to, consent_share=locked.report.consent_share):
         raise TransitionRefused(locked.status, to)
     previous = locked.status
     now = timezone.now()
@@ -130,7 +130,8 @@ def assign_case(case: Case, assignee: User | None, *, actor: User) -> Case:
     if not membership.can_assign_others and assignee not in (None, actor):
         raise NotAllowed("assign", case.pk)
     locked = _locked(case)
-    if not membership.can_assign_others and assignee is None and locked.assignee_id != actor.pk:
+    if not membership.can_assign_others and locked.assignee_id not in (None, actor.pk):
+        # Taking a colleague's case, or releasing it, is the lead's call.
         raise NotAllowed("assign", case.pk)
     locked.assignee = assignee
     locked.save(update_fields=["assignee"])
@@ -154,12 +155,17 @@ def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
     """A note for colleagues, sealed to the organisation only: she never reads it."""
     _worker(case, actor)
     recipient = keys.parse_recipient(case.organization.key_recipient)
-    body = json.dumps({"text": text, "at": timezone.now().isoformat()}, ensure_ascii=False)
+    now = timezone.now()
+    body = json.dumps({"text": text, "at": now.isoformat()}, ensure_ascii=False)
     with evidence.discard_on_failure():
         note = CaseNote.objects.create(
-            case=case, author=actor, body=evidence.seal_bytes(body.encode(), [recipient])
+            case=case,
+            author=actor,
+            body=evidence.seal_bytes(body.encode(), [recipient]),
+            created_at=now.replace(minute=0, second=0, microsecond=0),
         )
-    audit.record(actor, Action.NOTE_ADDED, case=case, detail={"note": note.pk})
+    # No note id in the row: ids are shared sequences that would bracket her own times.
+    audit.record(actor, Action.NOTE_ADDED, case=case)
     return note
 
 
@@ -182,7 +188,8 @@ def reply_to_reporter(case: Case, text: str, *, actor: User) -> Message:
     her report is sealed to (reporting owns the conversation)."""
     _worker(case, actor)
     message = reporting.post_message(case.report, text, author=Message.Author.HELPER)
-    audit.record(actor, Action.MESSAGE_SENT, case=case, detail={"message": message.pk})
+    # No message id: her messages share the sequence, and this row's time is exact.
+    audit.record(actor, Action.MESSAGE_SENT, case=case)
     return message
 
 
@@ -205,6 +212,15 @@ class CaseFile:
     notes: list[dict] = field(default_factory=list)
 
 
+def _open_note(note: CaseNote, org_key: keys.Identity) -> dict:
+    sealed = json.loads(evidence.read_object(note.body, [org_key]))
+    return {
+        "author": note.author.get_username(),
+        "at": datetime.fromisoformat(sealed["at"]),
+        "text": sealed["text"],
+    }
+
+
 @transaction.atomic
 def read_case_file(case: Case, *, actor: User, identity: keys.Identity | None) -> CaseFile:
     """Open her words, her files' names, the conversation and the notes; audited."""
@@ -213,14 +229,7 @@ def read_case_file(case: Case, *, actor: User, identity: keys.Identity | None) -
     report = case.report
     content = reporting.read_content(report, org_key)
     items = list(report.evidence.select_related("note", "original", "working_copy"))
-    notes = [
-        {
-            "author": note.author.get_username(),
-            "at": note.created_at,
-            "text": json.loads(evidence.read_object(note.body, [org_key]))["text"],
-        }
-        for note in case.notes.select_related("author", "body")
-    ]
+    notes = [_open_note(note, org_key) for note in case.notes.select_related("author", "body")]
     audit.record(actor, Action.CASE_VIEWED, case=case)
     return CaseFile(
         case=case,

@@ -13,6 +13,9 @@ from casework.models import Membership, Organization, User
 from evidence import keys
 from evidence.exceptions import CannotOpen
 
+# Who acts when no account does: the operator's offline recovery key, in a command.
+RECOVERY = "operator (recovery key)"
+
 
 @transaction.atomic
 def add_member(
@@ -38,22 +41,34 @@ def add_member(
 
 
 @transaction.atomic
-def grant_key_access(membership: Membership, *, unlocked_by: keys.Identity) -> None:
+def grant_key_access(
+    membership: Membership, *, unlocked_by: keys.Identity, actor: User | str = RECOVERY
+) -> None:
     """Seal the organisation's key to this member (again, after a password reset)."""
     organization = Organization.objects.select_for_update().get(pk=membership.organization_id)
     _grant(organization, membership, unlocked_by)
+    audit.record(
+        actor,
+        Action.MEMBER_ACCESS_GRANTED,
+        organization=organization,
+        detail={"user": membership.user_id},
+    )
 
 
 @transaction.atomic
-def remove_member(membership: Membership, *, unlocked_by: keys.Identity) -> None:
+def remove_member(
+    membership: Membership, *, unlocked_by: keys.Identity, actor: User | str = RECOVERY
+) -> None:
     """Remove a member and re-seal the organisation's key without her."""
     organization = Organization.objects.select_for_update().get(pk=membership.organization_id)
     identity = organization_identity(organization, unlocked_by)
     others = organization.memberships.exclude(pk=membership.pk).select_related("user")
     if not any(m.has_key_access for m in others) and not keys.recovery_recipients():
         raise LastKeyHolder(organization.pk)
+    user_id = membership.user_id
     membership.delete()
     _reseal(organization, identity)
+    audit.record(actor, Action.MEMBER_REMOVED, organization=organization, detail={"user": user_id})
 
 
 def organization_identity(organization: Organization, unlocked_by: keys.Identity) -> keys.Identity:
@@ -116,19 +131,12 @@ def invite_member(
     return user, temporary
 
 
-@transaction.atomic
 def grant_waiting_member(
     membership: Membership, *, actor: User, unlocked_by: keys.Identity
 ) -> None:
     """Give access to a member who waits for it (added by the operator, or after a
     password reset), with the open key of a member who holds it."""
-    grant_key_access(membership, unlocked_by=unlocked_by)
-    audit.record(
-        actor,
-        Action.MEMBER_ACCESS_GRANTED,
-        organization=membership.organization_id,
-        detail={"user": membership.user_id},
-    )
+    grant_key_access(membership, unlocked_by=unlocked_by, actor=actor)
 
 
 def unlock_member_key(user: User, password: str) -> keys.Identity | None:

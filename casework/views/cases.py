@@ -101,7 +101,9 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         "locked_reason": locked_reason,
         "urgency_labels": [facts.UrgencySignal(s).label for s in case.report.urgency],
         "service_labels": [facts.Service(s).label for s in case.report.services],
-        "moves": states.moves_from(case.status) if membership.can_work_cases else [],
+        "moves": states.moves_from(case.status, consent_share=case.report.consent_share)
+        if membership.can_work_cases
+        else [],
         "colleagues": selectors.colleagues(case),
         "timeline": selectors.timeline(case),
         "access_log": selectors.access_log(case),
@@ -153,13 +155,16 @@ def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
     raw = form.data.get("assignee", "") if form.is_valid() else ""
     if raw == "me":
         assignee = request.user
-    elif raw.isdigit():
+    elif raw.isdecimal():
         assignee = selectors.colleagues(case).filter(pk=int(raw)).first()
         if assignee is None:
             messages.error(request, _("This person cannot take cases of this organisation."))
             return _back(case)
-    else:
+    elif raw == "":
         assignee = None
+    else:
+        messages.error(request, _("This person cannot take cases of this organisation."))
+        return _back(case)
     try:
         services.assign_case(case, assignee, actor=request.user)
     except NotAllowed:

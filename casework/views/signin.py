@@ -111,6 +111,9 @@ def verify(request: HttpRequest) -> HttpResponse:
             error = _("This code is not right. Codes change every 30 seconds.")
         else:
             otp_login(request, device)
+            # A new session id once she is fully signed in: an id planted or seen before
+            # the second factor is worth nothing after it.
+            request.session.cycle_key()
             clear_failures(user.username)
             recovery = isinstance(device, StaticDevice)
             audit.record(user, Action.LOGIN, detail={"second_factor": device.__class__.__name__})
@@ -152,6 +155,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["code"]):
             codes = _confirm_enrolment(user, device)
             otp_login(request, device)
+            request.session.cycle_key()
             # Shown once, in this response, and kept nowhere else in plaintext by us.
             return render(
                 request,
@@ -182,6 +186,7 @@ def _confirm_enrolment(user: User, device: TOTPDevice) -> list[str]:
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
     audit.record(user, Action.OTP_ENROLLED)
+    audit.record(user, Action.LOGIN, detail={"second_factor": "TOTPDevice"})
     return codes
 
 
@@ -203,6 +208,12 @@ def change_password(request: HttpRequest) -> HttpResponse:
         return redirect("casework:verify")
     form = ChangePasswordForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        if sign_in_locked(user.username):
+            # A session left open must not become a way to guess her password.
+            audit.record(user, Action.LOGIN_LOCKED)
+            logout(request)
+            messages.error(request, _locked_message())
+            return redirect("casework:login")
         try:
             services.change_password(
                 user,
@@ -210,6 +221,8 @@ def change_password(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["new_password"],
             )
         except WrongPassword:
+            count_failure(user.username)
+            audit.record(user, Action.PASSWORD_WRONG)
             form.add_error("old_password", _("This is not your current password."))
         else:
             # The session is bound to the password hash: keep this one signed in.

@@ -135,3 +135,45 @@ def test_the_operator_ticks_what_an_organisation_covers_and_reads_the_audit_log(
     log = admin_client.get("/admin/casework/auditevent/")
     assert log.status_code == 200
     assert admin_client.get("/admin/casework/auditevent/add/").status_code == 403
+
+
+def test_the_operator_never_sees_or_plants_a_members_authenticator(admin_client, org):
+    alice = member(org, "alice")
+    from tests.support.cast import confirmed_device
+
+    confirmed_device(alice)
+
+    assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
+    assert admin_client.get("/admin/otp_static/staticdevice/").status_code == 404
+
+
+def test_an_operators_password_reset_is_audited_and_she_chooses_her_own_next(admin_client, org):
+    from casework.models import AuditEvent
+
+    alice = member(org, "alice")
+
+    response = admin_client.post(
+        f"/admin/casework/user/{alice.pk}/password/",
+        {
+            "usable_password": "true",
+            "password1": "a temporary passphrase",
+            "password2": "a temporary passphrase",
+        },
+    )
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.must_change_password
+    assert not Membership.objects.get(user=alice).has_key_access  # her key is new: she waits
+    row = AuditEvent.objects.get(action="password.reset_by_operator")
+    assert (row.actor, row.detail) == ("operator", {"user": alice.pk})
+
+
+def test_a_member_who_is_not_an_operator_is_refused_the_admin_without_a_loop(org):
+    alice = member(org, "alice")
+    from tests.support.cast import confirmed_device
+
+    confirmed_device(alice)
+    client = signed_in_client(alice, password="long enough password")
+
+    assert client.get("/admin/", follow=True).status_code == 403

@@ -97,6 +97,15 @@ def test_verify_audit_says_intact_and_prints_the_head(cast, capsys):
     assert last.hash in out
 
 
+def test_details_that_jsonb_would_rewrite_are_refused_before_they_break_the_chain(db):
+    for detail in ({"ratio": 1e20}, {1: "integer key"}, {"nested": [{"x": 0.5}]}):
+        with pytest.raises(TypeError):
+            audit.record("system", "test.detail", detail=detail)
+    audit.record("system", "test.detail", detail={"texte": "é ع", "n": None, "l": [1, {"a": True}]})
+
+    assert audit.verify() == (1, None)
+
+
 def test_an_act_that_rolls_back_leaves_no_row(cast):
     report, _ = file_report()
     before = AuditEvent.objects.count()

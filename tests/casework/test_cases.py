@@ -90,7 +90,33 @@ def test_every_allowed_move_is_in_one_table_and_others_are_refused(cast):
         ("referred", "closed"),
         ("closed", "in_progress"),
     ]
-    assert all(states.allowed(a, b) for a, b in moves)
+    assert all(states.allowed(a, b, consent_share=True) for a, b in moves)
+
+
+def test_a_case_is_never_marked_referred_without_her_consent_to_share(cast):
+    alice = cast.users["alice"]
+    report, _ = file_report()
+    Report.objects.filter(pk=report.pk).update(consent_share=False)
+    case = services.change_status(
+        Case.objects.get(pk=report.case.pk), Status.ACKNOWLEDGED, actor=alice
+    )
+
+    assert Status.REFERRED not in [
+        to for to, _ in states.moves_from(case.status, consent_share=False)
+    ]
+    with pytest.raises(TransitionRefused):
+        services.change_status(case, Status.REFERRED, actor=alice)
+    assert Report.objects.get(pk=report.pk).status != Report.Status.REFERRED
+
+
+def test_a_caseworker_takes_a_free_case_but_not_a_colleagues(cast):
+    report, _ = file_report()
+    alice, bianca = cast.users["alice"], cast.users["bianca"]
+    services.assign_case(report.case, bianca, actor=bianca)
+
+    with pytest.raises(NotAllowed):
+        services.assign_case(report.case, alice, actor=alice)
+    assert Case.objects.get(pk=report.case.pk).assignee == bianca
 
 
 def test_she_reads_where_her_report_stands_in_plain_words(cast):

@@ -137,6 +137,34 @@ def test_someone_signed_out_is_sent_to_sign_in_not_told_anything(client, case_wi
                 assert "/staff/login/" in response["Location"]
 
 
+def test_a_file_of_another_case_is_not_found_through_this_one(cast, case_with_evidence):
+    _, item = case_with_evidence
+    other, _ = file_report()  # same organisation, no files
+    client = cast.client("alice")
+
+    assert (
+        client.get(f"/fr/staff/cases/{other.case.pk}/evidence/{item.pk}/view/").status_code == 404
+    )
+    response = client.post(
+        f"/fr/staff/cases/{other.case.pk}/evidence/{item.pk}/original/", {"reason": "court"}
+    )
+    assert response.status_code == 404
+    api = client.get(f"/api/staff/cases/{other.case.pk}/evidence/{item.pk}/view/")
+    assert api.status_code == 404
+
+
+def test_the_members_pages_of_another_organisation_are_not_found(cast):
+    centre = cast.orgs["centre"].memberships.get()
+    admin = cast.client("amina")
+
+    assert admin.get("/fr/staff/organisation/centre/members/").status_code == 404
+    assert (
+        admin.post(f"/fr/staff/organisation/centre/members/{centre.pk}/grant/").status_code == 404
+    )
+    theirs = f"/fr/staff/organisation/association/members/{centre.pk}/grant/"
+    assert admin.post(theirs).status_code == 404
+
+
 def test_the_queue_of_one_organisation_never_lists_anothers_cases(cast):
     mine, _ = file_report(region="casablanca_settat")
     theirs, _ = file_report(region="fes_meknes")

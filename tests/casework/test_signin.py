@@ -61,6 +61,7 @@ def test_first_sign_in_enrols_an_authenticator_and_shows_recovery_codes_once(ali
     assert all(code in done.content.decode() for code in codes)
     assert client.get("/fr/staff/").status_code == 200  # verified: the queue opens
     assert AuditEvent.objects.filter(action="otp.enrolled", actor="alice").exists()
+    assert AuditEvent.objects.filter(action="login", actor="alice").exists()
 
 
 def test_a_password_alone_opens_no_staff_page(alice):
@@ -215,3 +216,34 @@ def test_a_weak_new_password_is_refused_in_her_language(alice):
 
     assert response.status_code == 400
     assert 'dir="rtl"' in response.content.decode()
+
+
+def test_a_session_left_open_cannot_guess_her_password_on_the_password_page(alice, settings):
+    from tests.support.cast import signed_in_client
+
+    settings.STAFF_LOGIN_FAILURES = 2
+    client = signed_in_client(alice)
+    wrong = {"old_password": "guess", "new_password": "x" * 20, "new_password_again": "x" * 20}
+    for _ in range(2):
+        assert client.post("/fr/staff/password/", wrong).status_code == 400
+
+    response = client.post("/fr/staff/password/", {**wrong, "old_password": PASSWORD})
+
+    assert response["Location"] == "/fr/staff/login/"
+    assert AuditEvent.objects.filter(action="password.wrong_current").count() == 2
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+
+
+def test_finishing_the_second_factor_gives_the_session_a_new_id(alice):
+    from django.conf import settings as django_settings
+
+    device = confirmed_device(alice)
+    client = Client()
+    password_step(client)
+    before = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+    client.post("/fr/staff/login/code/", {"code": code_for(device)})
+
+    assert client.cookies[django_settings.SESSION_COOKIE_NAME].value != before
+    assert client.get("/fr/staff/").status_code == 200
