@@ -37,6 +37,7 @@ bench: $(VENV_STAMP) ## measure sealing and intake speed and memory (docs/BENCHM
 	.venv/bin/python bench/seal.py --rounds 5
 	@. scripts/lib.sh && ensure_postgres
 	.venv/bin/python bench/intake.py --seconds 30 --clients 4 --upload-mib 1024
+	.venv/bin/python bench/queue.py --cases 100000 --requests 100
 
 clean: ## remove .venv, compiled catalogues and local data under var/
 	rm -rf .venv var staticfiles $(MO_FILES)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import EmptyPage
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -196,21 +196,27 @@ class Queue(StaffView):
         query.is_valid(raise_exception=True)
         organization = query.membership().organization
         now = timezone.now()
-        cases = selectors.triage_queue(request.user, organization, query.filters(), now=now)
-        paginator = Paginator(cases, settings.CASEWORK_QUEUE_PAGE_SIZE)
         try:
-            page = paginator.page(query.validated_data["page"])
-        except EmptyPage:
+            page = selectors.queue_page(
+                request.user,
+                organization,
+                query.filters(),
+                query.validated_data["page"],
+                per_page=settings.CASEWORK_QUEUE_PAGE_SIZE,
+                now=now,
+                strict=True,
+            )
+        except EmptyPage as empty:
             raise exceptions.NotFound(
                 _("There is no page %(page)d: the queue has %(pages)d.")
-                % {"page": query.validated_data["page"], "pages": paginator.num_pages}
+                % {"page": query.validated_data["page"], "pages": empty.args[1]}
             ) from None
         queue = {
             "organization": organization,
             "counts": selectors.queue_counts(request.user, organization, now=now),
-            "count": paginator.count,
+            "count": page.paginator.count,
             "page": page.number,
-            "pages": paginator.num_pages,
+            "pages": page.paginator.num_pages,
             "results": page.object_list,
         }
         return Response(QueueSerializer(queue, context={"now": now}).data)

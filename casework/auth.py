@@ -190,6 +190,8 @@ class StaffIdleTimeoutMiddleware:
                     _("You were signed out after %(minutes)d minutes without activity.")
                     % {"minutes": settings.STAFF_IDLE_MINUTES},
                 )
-            else:
+            elif seen is None or now - seen >= 60:
+                # To the minute: saving the session on every request would cost a write
+                # per page for a precision nobody needs.
                 request.session[_SEEN_FIELD] = now
         return self.get_response(request)

@@ -209,8 +209,11 @@ class Case(models.Model):
                 fields=["organization", "status", "-urgent", "sla_due_at", "id"],
                 name="case_queue_order",
             ),
+            # The default queue (open cases) and its counts read this one alone.
             models.Index(
-                fields=["organization", "-urgent", "sla_due_at", "id"], name="case_queue_all"
+                fields=["organization", "-urgent", "sla_due_at", "id"],
+                name="case_queue_open",
+                condition=~models.Q(status="closed"),
             ),
         ]
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -62,8 +61,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         breached=bool(data.get("breached")),
     )
     organization = membership.organization
-    cases = selectors.triage_queue(request.user, organization, filters)
-    page = Paginator(cases, settings.CASEWORK_QUEUE_PAGE_SIZE).get_page(data.get("page"))
+    page = selectors.queue_page(
+        request.user,
+        organization,
+        filters,
+        data.get("page"),
+        per_page=settings.CASEWORK_QUEUE_PAGE_SIZE,
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
