@@ -36,29 +36,27 @@ class MembershipInline(admin.TabularInline):
         return _("Yes") if membership.has_key_access else WAITING
 
 
+def _tick_boxes(label, choices, help_text) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label=label,
+        choices=choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=help_text,
+    )
+
+
 class OrganizationForm(forms.ModelForm):
     """Tick boxes for what the organisation covers, rather than JSON to type by hand."""
 
-    regions = forms.MultipleChoiceField(
-        label=_("regions served"),
-        choices=facts.Region.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every region."),
+    regions = _tick_boxes(
+        _("regions served"), facts.Region.choices, _("None ticked: every region.")
     )
-    languages = forms.MultipleChoiceField(
-        label=_("languages spoken"),
-        choices=facts.Language.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every language."),
+    languages = _tick_boxes(
+        _("languages spoken"), facts.Language.choices, _("None ticked: every language.")
     )
-    services = forms.MultipleChoiceField(
-        label=_("services offered"),
-        choices=facts.Service.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every service."),
+    services = _tick_boxes(
+        _("services offered"), facts.Service.choices, _("None ticked: every service.")
     )
 
     class Meta:

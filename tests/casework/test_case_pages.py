@@ -14,7 +14,7 @@ from casework import selectors, services
 from casework.models import AuditEvent, Case, Membership
 from reporting import services as reporting
 from tests.support.cast import file_report, new_user, signed_in_client
-from tests.support.uploading import jpeg, parse
+from tests.support.uploading import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -100,22 +100,8 @@ def test_opening_a_case_shows_her_words_and_records_who_opened_it(cast):
 
 @pytest.fixture
 def photo_case(cast):
-    facts = reporting.report_facts(
-        urgency=[],
-        category="intimate_images",
-        region="casablanca_settat",
-        language="fr",
-        age_band="25_34",
-        services=[],
-        consent_share=True,
-        consent_statistics=True,
-    )
-    pending = reporting.new_receipt()
     original = jpeg(extra=b"trailing bytes kept in the original")
-    _, files, _ = parse(
-        reporting.recipients_for(facts, pending), {"evidence": [("capture.jpg", original)]}
-    )
-    report, _ = file_report(pending=pending, uploads=files.getlist("evidence"))
+    report, _ = file_report(category="intimate_images", files=[("capture.jpg", original)])
     return report.case, report.evidence.get(), original
 
 

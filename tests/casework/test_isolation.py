@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from casework.models import AuditEvent, Case
 from tests.support.cast import MEMBERS, file_report
-from tests.support.uploading import jpeg, parse
+from tests.support.uploading import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -49,23 +49,7 @@ def url(name: str, params, case_id: int, item_id: int) -> str:
 
 @pytest.fixture
 def case_with_evidence(cast):
-    from reporting import services as reporting
-
-    facts = reporting.report_facts(
-        urgency=[],
-        category="sextortion",
-        region="casablanca_settat",
-        language="ar",
-        age_band="18_24",
-        services=["legal"],
-        consent_share=True,
-        consent_statistics=True,
-    )
-    pending = reporting.new_receipt()
-    _, files, _ = parse(
-        reporting.recipients_for(facts, pending), {"evidence": [("proof.jpg", jpeg())]}
-    )
-    report, _ = file_report(pending=pending, uploads=files.getlist("evidence"))
+    report, _ = file_report(files=[("proof.jpg", jpeg())])
     return report.case, report.evidence.get()
 
 

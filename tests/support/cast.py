@@ -20,6 +20,7 @@ from casework import services
 from casework.models import Membership, Organization, User
 from reporting import services as reporting
 from reporting.models import Report
+from tests.support.uploading import parse
 
 PASSWORD = "correct horse battery staple"
 Kind = Organization.Kind
@@ -101,11 +102,11 @@ def file_report(
     region: str = "casablanca_settat",
     urgency: tuple[str, ...] = (),
     category: str = "sextortion",
-    uploads=(),
-    pending=None,
+    files: tuple[tuple[str, bytes], ...] = (),
 ) -> tuple[Report, reporting.PendingReceipt]:
     """A report filed through the reporting service, as the intake pages do: routing
-    seals it to the organisation serving her region and to the coordination."""
+    seals it to the organisation serving her region and to the coordination, and each
+    of ``files`` (name, bytes) goes through the sealing upload handler on arrival."""
     facts = reporting.report_facts(
         urgency=urgency,
         category=category,
@@ -116,12 +117,17 @@ def file_report(
         consent_share=True,
         consent_statistics=True,
     )
-    pending = pending or reporting.new_receipt()
+    pending = reporting.new_receipt()
+    recipients = reporting.recipients_for(facts, pending)
+    uploads = []
+    if files:
+        _, received, _ = parse(recipients, {"evidence": list(files)})
+        uploads = received.getlist("evidence")
     report = reporting.file_report(
         facts,
         reporting.ReportContent(narrative=narrative, identifiers="@harasser", contact=""),
         uploads,
         pending=pending,
-        recipients=reporting.recipients_for(facts, pending),
+        recipients=recipients,
     )
     return report, pending
