@@ -375,6 +375,7 @@ def load_cases(cases: int) -> None:
                 "organization": "b.org_id",
                 "status": "b.status",
                 "urgent": "b.urgent",
+                "priority": "CASE WHEN b.urgent THEN 3 ELSE 1 END",
                 "assignee": "b.assignee_id",
                 "opened_at": "b.opened_at",
                 "sla_due_at": "b.sla_due_at",

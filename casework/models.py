@@ -189,8 +189,11 @@ class Case(models.Model):
     report = models.OneToOneField(Report, on_delete=models.PROTECT, related_name="case")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
-    # Copied from the report's signals so the queue sorts on an indexed column.
+    # The urgency rubric's verdict (casework/triage.py) when the case opened: the queue
+    # sorts on it; ``urgent`` (any danger sign) is its highest level, kept for filters.
     urgent = models.BooleanField(default=False)
+    priority = models.PositiveSmallIntegerField(default=1, db_default=1)
+    priority_reasons = models.JSONField(default=list, db_default=[])
     assignee = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
     )
@@ -202,16 +205,16 @@ class Case(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-urgent", "sla_due_at", "pk"]
+        ordering = ["-priority", "sla_due_at", "pk"]
         indexes = [
             # The queue's order within one organisation and status.
             models.Index(
-                fields=["organization", "status", "-urgent", "sla_due_at", "id"],
+                fields=["organization", "status", "-priority", "sla_due_at", "id"],
                 name="case_queue_order",
             ),
             # The default queue (open cases) and its counts read this one alone.
             models.Index(
-                fields=["organization", "-urgent", "sla_due_at", "id"],
+                fields=["organization", "-priority", "sla_due_at", "id"],
                 name="case_queue_open",
                 condition=~models.Q(status="closed"),
             ),

@@ -94,7 +94,7 @@ def triage_queue(
     return (
         cases.select_related("report", "assignee")
         .prefetch_related("tags")
-        .order_by("-urgent", "sla_due_at", "id")
+        .order_by("-priority", "sla_due_at", "id")
     )
 
 

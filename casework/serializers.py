@@ -16,7 +16,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casework import selectors, services
+from casework import selectors, services, triage
 from casework.forms import DownloadForm, NoteForm, ReplyForm
 from casework.models import Case, Membership, Tag, User
 from reporting import facts
@@ -130,7 +130,13 @@ class CaseSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     reference = serializers.CharField(help_text="What staff call the case, e.g. C-000042.")
-    urgent = serializers.BooleanField()
+    urgent = serializers.BooleanField(help_text="A danger sign was ticked (priority 3).")
+    priority = serializers.IntegerField(
+        help_text="The urgency rubric (docs/CASEWORK.md): 3 immediate, 2 high, 1 normal."
+    )
+    priority_reasons = serializers.SerializerMethodField(
+        help_text="Why, in the language of the request."
+    )
     status = CaseStatusField()
     category = serializers.ChoiceField(source="report.category", choices=facts.Category.choices)
     gbvims_type = serializers.ChoiceField(
@@ -148,6 +154,10 @@ class CaseSerializer(serializers.Serializer):
     breached = serializers.SerializerMethodField(
         help_text="Still new after the time it had to be acknowledged by."
     )
+
+    def get_priority_reasons(self, case) -> list[str]:
+        return triage.reason_labels(case.priority_reasons)
+
     assignee = serializers.CharField(
         source="assignee.username", allow_null=True, help_text="Username, or null for nobody."
     )

@@ -135,6 +135,7 @@ STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", 30, minimum=1)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", "Safe Report")
 # How long a new case may wait for someone to acknowledge it (issue 6 escalates after).
 CASEWORK_SLA_URGENT_HOURS = env.int("CASEWORK_SLA_URGENT_HOURS", 4, minimum=1)
+CASEWORK_SLA_HIGH_HOURS = env.int("CASEWORK_SLA_HIGH_HOURS", 24, minimum=1)
 CASEWORK_SLA_HOURS = env.int("CASEWORK_SLA_HOURS", 48, minimum=1)
 CASEWORK_QUEUE_PAGE_SIZE = env.int("CASEWORK_QUEUE_PAGE_SIZE", 50, minimum=5)
 AUTH_PASSWORD_VALIDATORS = [

@@ -11,11 +11,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from casework import audit, states
+from casework import audit, states, triage
 from casework.audit import Action
 from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
 from casework.models import Case, CaseNote, Membership, Organization, Tag, User
@@ -28,11 +27,6 @@ from reporting import services as reporting
 from reporting.models import Message, Report
 
 Status = Case.Status
-
-
-def _sla_due(report: Report):
-    hours = settings.CASEWORK_SLA_URGENT_HOURS if report.is_urgent else settings.CASEWORK_SLA_HOURS
-    return report.created_at + timedelta(hours=hours)
 
 
 @transaction.atomic
@@ -52,12 +46,15 @@ def open_case(report_id: int) -> Case:
         # recipients_for() refuses a report with no organisation to read it, so this is
         # a programming error, not a visitor's: fail the filing rather than lose a case.
         raise LookupError(f"report {report_id} is sealed to no known organisation")
+    assessment = triage.assess(report.urgency, report.category)
     case = Case.objects.create(
         report=report,
         organization=owner,
-        urgent=report.is_urgent,
+        urgent=assessment.priority == triage.Priority.IMMEDIATE,
+        priority=assessment.priority,
+        priority_reasons=assessment.reasons,
         opened_at=report.created_at,
-        sla_due_at=_sla_due(report),
+        sla_due_at=report.created_at + timedelta(hours=assessment.sla_hours),
     )
     # No audit row here: its exact time, or its place in the chain between rows with
     # exact times, would date her filing to the minute.  The case keeps the hour only.

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casework import selectors, services, states
+from casework import selectors, services, states, triage
 from casework.auth import member_key, staff_required
 from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
 from casework.forms import (
@@ -103,7 +103,8 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         "membership": membership,
         "file": case_file,
         "locked_reason": locked_reason,
-        "urgency_labels": [facts.UrgencySignal(s).label for s in case.report.urgency],
+        "priority_label": triage.Priority(case.priority).label,
+        "priority_reasons": triage.reason_labels(case.priority_reasons),
         "service_labels": [facts.Service(s).label for s in case.report.services],
         "moves": states.moves_from(case.status, consent_share=case.report.consent_share)
         if membership.can_work_cases

@@ -73,6 +73,8 @@ def test_the_queue_lists_her_organisations_case_with_its_facts_and_not_her_words
         "id": report.case.pk,
         "reference": report.case.reference,
         "urgent": False,
+        "priority": 2,
+        "priority_reasons": ["Sextorsion : les maîtres chanteurs fixent souvent des délais courts"],
         "status": "new",
         "category": "sextortion",
         "gbvims_type": report.gbvims_type,

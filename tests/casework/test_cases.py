@@ -7,12 +7,13 @@ import json
 import pytest
 from django.db import IntegrityError
 
-from casework import services, states
+from casework import services, states, triage
 from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
 from casework.models import AuditEvent, Case, CaseNote
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
 from reporting import services as reporting
+from reporting.facts import UrgencySignal
 from reporting.models import Report
 from tests.support.cast import PASSWORD, file_report
 
@@ -56,14 +57,42 @@ def test_a_full_partner_is_passed_over_for_the_next(cast):
     assert Case.objects.get(report=report).organization == cast.orgs["coordination"]
 
 
-def test_urgent_reports_must_be_acknowledged_within_the_urgent_delay(cast, settings):
-    urgent, _ = file_report(urgency=("physical_danger",))
-    calm, _ = file_report()
+def test_the_rubric_sets_how_soon_each_case_must_be_acknowledged_and_says_why(cast):
+    urgent, _ = file_report(urgency=("self_harm", "physical_danger"), category="cyberharassment")
+    high, _ = file_report(category="sextortion")
+    normal, _ = file_report(category="cyberharassment")
 
-    assert (urgent.case.sla_due_at - urgent.created_at).total_seconds() == 4 * 3600
-    assert (calm.case.sla_due_at - calm.created_at).total_seconds() == 48 * 3600
+    def hours(report) -> float:
+        return (report.case.sla_due_at - report.created_at).total_seconds() / 3600
+
+    assert (urgent.case.priority, hours(urgent)) == (triage.Priority.IMMEDIATE, 4)
+    assert urgent.case.priority_reasons == ["physical_danger", "self_harm"]
+    assert (high.case.priority, hours(high)) == (triage.Priority.HIGH, 24)
+    assert high.case.priority_reasons == ["sextortion"]
+    assert (normal.case.priority, hours(normal)) == (triage.Priority.NORMAL, 48)
     assert urgent.case.urgent
-    assert not calm.case.urgent
+    assert not high.case.urgent
+
+
+@pytest.mark.parametrize("signal", [s.value for s in UrgencySignal])
+def test_every_danger_sign_makes_a_case_immediate_with_its_reason(signal):
+    assessment = triage.assess([signal], "other")
+
+    assert assessment.priority == triage.Priority.IMMEDIATE
+    assert triage.reason_labels(assessment.reasons) == [str(triage.REASONS[signal])]
+
+
+def test_the_queue_puts_immediate_then_high_then_normal(cast):
+    normal, _ = file_report(category="cyberharassment")
+    high, _ = file_report(category="doxxing")
+    immediate, _ = file_report(category="cyberharassment", urgency=("location_tracking",))
+
+    from casework import selectors
+
+    queue = selectors.triage_queue(
+        cast.users["alice"], cast.orgs["association"], selectors.QueueFilters()
+    )
+    assert [c.report_id for c in queue] == [immediate.pk, high.pk, normal.pk]
 
 
 def test_every_allowed_move_is_in_one_table_and_others_are_refused(cast):
