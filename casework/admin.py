@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework import audit, services
 from casework.audit import Action
-from casework.models import AuditEvent, Membership, Organization, User
+from casework.models import AuditEvent, Membership, Organization, RoutingRule, User
 from evidence import keys
 from reporting import facts
 
@@ -208,3 +208,95 @@ class AuditEventAdmin(admin.ModelAdmin):
 for _model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
+
+
+class RoutingRuleForm(forms.ModelForm):
+    categories = _tick_boxes(_("categories"), facts.Category.choices, _("None ticked: any."))
+    regions = _tick_boxes(_("regions"), facts.Region.choices, _("None ticked: any."))
+    languages = _tick_boxes(_("languages"), facts.Language.choices, _("None ticked: any."))
+    age_bands = _tick_boxes(_("age bands"), facts.AgeBand.choices, _("None ticked: any."))
+    services = _tick_boxes(
+        _("services"), facts.Service.choices, _("None ticked: any. Several: she asked for one.")
+    )
+
+    class Meta:
+        model = RoutingRule
+        fields = [
+            "name",
+            "active",
+            "priority",
+            "categories",
+            "regions",
+            "languages",
+            "age_bands",
+            "services",
+            "urgency",
+            "organizations",
+        ]
+
+
+class DryRunForm(forms.Form):
+    """A report's routing facts, to see where it would go; nothing is filed."""
+
+    category = forms.ChoiceField(label=_("category"), choices=facts.Category.choices)
+    region = forms.ChoiceField(label=_("region"), choices=facts.Region.choices)
+    language = forms.ChoiceField(label=_("language"), choices=facts.Language.choices)
+    age_band = forms.ChoiceField(label=_("age band"), choices=facts.AgeBand.choices)
+    services = _tick_boxes(_("services"), facts.Service.choices, "")
+    urgency = _tick_boxes(_("danger signs"), facts.UrgencySignal.choices, "")
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    form = RoutingRuleForm
+    list_display = ["priority", "name", "active", "urgency"]
+    list_display_links = ["name"]
+    list_filter = ["active"]
+    filter_horizontal = ["organizations"]
+    change_list_template = "admin/casework/routingrule/change_list.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "dry-run/",
+                self.admin_site.admin_view(self.dry_run),
+                name="casework_routingrule_dry_run",
+            ),
+            *super().get_urls(),
+        ]
+
+    def dry_run(self, request):
+        """ "This report would go to … because …", from facts typed in; files nothing."""
+        from django.template.response import TemplateResponse
+
+        from casework import routing
+        from reporting.services import report_facts
+
+        form = DryRunForm(request.POST if request.method == "POST" else None)
+        decision = None
+        if request.method == "POST" and form.is_valid():
+            decision = routing.decide(
+                report_facts(**form.cleaned_data, consent_share=True, consent_statistics=True)
+            )
+        return TemplateResponse(
+            request,
+            "admin/casework/routingrule/dry_run.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Where would a report go?"),
+                "form": form,
+                "decision": decision,
+                "coordination": routing.coordination(),
+            },
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            request.user,
+            Action.ROUTING_RULE_CHANGED,
+            detail={"rule": obj.pk, "fields": sorted(form.changed_data)},
+        )

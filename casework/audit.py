@@ -47,6 +47,7 @@ class Action:
     ORGANIZATION_CHANGED = "organization.changed_by_operator"
     MEMBER_ADDED = "member.added_by_operator"
     MEMBER_REMOVED = "member.removed"
+    ROUTING_RULE_CHANGED = "routing_rule.changed_by_operator"
     MEMBER_INVITED = "member.invited"
     MEMBER_ACCESS_GRANTED = "member.access_granted"
     CASE_VIEWED = "case.viewed"

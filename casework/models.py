@@ -156,6 +156,50 @@ class Membership(models.Model):
             )
 
 
+class RoutingRule(models.Model):
+    """Which organisations receive which reports: conditions on routing facts only.
+
+    Empty conditions match anything.  Rules are tried in ``priority`` order (lowest
+    first); the first whose conditions match and one of whose organisations holds a key
+    and has room takes the report (casework/routing.py).
+    """
+
+    class Urgency(models.TextChoices):
+        ANY = "any", _("Any")
+        URGENT = "urgent", _("Only with a danger sign")
+        NOT_URGENT = "not_urgent", _("Only without a danger sign")
+
+    name = models.CharField(_("name"), max_length=120)
+    active = models.BooleanField(_("active"), default=True)
+    priority = models.PositiveIntegerField(
+        _("order"), default=100, help_text=_("Rules are tried from the lowest number up.")
+    )
+    categories = models.JSONField(_("categories"), default=list, blank=True)
+    regions = models.JSONField(_("regions"), default=list, blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    age_bands = models.JSONField(_("age bands"), default=list, blank=True)
+    services = models.JSONField(
+        _("services"), default=list, blank=True, help_text=_("Matches if she asked for any.")
+    )
+    urgency = models.CharField(
+        _("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.ANY
+    )
+    organizations = models.ManyToManyField(
+        Organization,
+        related_name="routing_rules",
+        verbose_name=_("organisations"),
+        help_text=_("The least loaded of them with room takes the report."),
+    )
+
+    class Meta:
+        ordering = ["priority", "pk"]
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Tag(models.Model):
     """A label an organisation puts on its cases ("awaiting platform", "court")."""
 
