@@ -271,10 +271,6 @@ class Case(models.Model):
     def reference(self) -> str:
         return f"C-{self.pk:06d}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status != self.Status.CLOSED
-
 
 class CaseNote(models.Model):
     """A caseworker's note, sealed to her organisation only (the reporter never sees it)."""

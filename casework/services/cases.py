@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from casework import audit, states, triage
 from casework.audit import Action
-from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
+from casework.exceptions import KeyAccessDenied, KeyLocked, NotAllowed, TransitionRefused
 from casework.models import Case, CaseNote, Membership, Organization, Tag, User
 from casework.services.members import organization_identity
 from evidence import keys
@@ -143,7 +143,7 @@ def _organization_key(case: Case, identity: keys.Identity | None) -> keys.Identi
         raise KeyLocked(case.organization_id)
     try:
         return organization_identity(case.organization, identity)
-    except Exception as exc:  # KeyAccessDenied: waiting for access
+    except KeyAccessDenied as exc:  # her key is not (yet) one the organisation's opens
         raise KeyLocked(case.organization_id) from exc
 
 
