@@ -7,9 +7,16 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework import audit, services
+from casework import audit, services, workflow
 from casework.audit import Action
-from casework.models import AuditEvent, Membership, Organization, RoutingRule, User
+from casework.models import (
+    AuditEvent,
+    Membership,
+    Organization,
+    RoutingRule,
+    User,
+    WorkflowStep,
+)
 from evidence import keys
 from reporting import facts
 
@@ -200,6 +207,28 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(WorkflowStep)
+class WorkflowStepAdmin(admin.ModelAdmin):
+    """The outbox, for the operator: steps waiting, running, or failed with their error.
+    Read-only but for "try again" (casework/workflow.py); done steps are gone."""
+
+    list_display = ["pk", "kind", "case", "state", "attempts", "last_error", "created_at"]
+    list_filter = ["state", "kind"]
+    ordering = ["state", "pk"]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Try the failed steps again"))
+    def retry(self, request, queryset):
+        count = workflow.retry_failed(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(count)d step(s) sent again.") % {"count": count})
 
 
 # django-otp registers its device pages on the admin: they would show members' TOTP

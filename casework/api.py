@@ -33,8 +33,8 @@ from rest_framework.views import APIView
 
 from casework import selectors, services, states
 from casework.auth import member_key
-from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
-from casework.models import Case, Membership, User
+from casework.exceptions import CaseErased, KeyLocked, NotAllowed, TransitionRefused
+from casework.models import Case, User
 from casework.serializers import (
     AssignSerializer,
     CaseFileSerializer,
@@ -51,6 +51,7 @@ from casework.serializers import (
     TagsSerializer,
 )
 from casework.views.cases import original_response, stream_chunks, working_copy_mime
+from evidence.exceptions import CannotOpen
 from evidence.models import EvidenceItem
 from reporting.serializers import ErrorSerializer
 
@@ -103,10 +104,27 @@ class RoleForbids(exceptions.PermissionDenied):
     )
 
 
-def _key_refusal(case: Case, user: User) -> KeyLockedConflict:
-    membership = Membership.objects.select_related("user").get(
-        user=user, organization_id=case.organization_id
+class NotShared(KeyLockedConflict):
+    default_code = "not_shared"
+    default_detail = _(
+        "Her report was not shared with your organisation's key, so what she wrote stays "
+        "sealed to you."
     )
+
+
+class Erased(exceptions.APIException):
+    status_code = 410
+    default_code = "erased"
+    default_detail = _(
+        "This case was erased under the retention policy: what she wrote and sent can no "
+        "longer be opened."
+    )
+
+
+def _key_refusal(case: Case, user: User) -> KeyLockedConflict:
+    # Her membership in the organisation she reads the case through (its owner, or the
+    # one it was referred to, or the coordination).
+    membership = selectors.reading_access(user, case).membership
     return KeyLockedConflict() if membership.has_key_access else WaitingForAccess()
 
 
@@ -119,6 +137,10 @@ def _answering_refusals(case: Case, user: User) -> Iterator[None]:
         raise RoleForbids from None
     except KeyLocked:
         raise _key_refusal(case, user) from None
+    except CannotOpen:
+        raise NotShared from None
+    except CaseErased:
+        raise Erased from None
     except TransitionRefused as refused:
         current, wanted = refused.args
         labels = dict(Case.Status.choices)
@@ -239,10 +261,10 @@ class CaseDetail(StaffView):
             case_file = services.read_case_file(
                 case, actor=request.user, identity=member_key(request._request)
             )
-        membership = case.organization.memberships.get(user=request.user)
+        access = selectors.reading_access(request.user, case)
         moves = (
-            states.moves_from(case.status, consent_share=case.report.consent_share)
-            if membership.can_work_cases
+            states.moves_from(case.status, consent_share=states.has_consent(case))
+            if access.works_case
             else []
         )
         opened = OpenedCase(
@@ -250,6 +272,7 @@ class CaseDetail(StaffView):
             file=case_file,
             timeline=selectors.timeline(case),
             moves=[{"to": to, "label": label} for to, label in moves],
+            access=access.via,
         )
         return Response(CaseFileSerializer(opened, context={"now": timezone.now()}).data)
 

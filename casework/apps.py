@@ -8,7 +8,8 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
-        from casework import auth, receivers  # noqa: F401 - connect their signal receivers
+        import casework.referral_receivers  # noqa: F401 - her answers to referrals
+        from casework import auth, notifications, receivers  # noqa: F401 - receivers, performers
         from casework.routing import report_recipients
         from reporting.services import register_recipient_resolver
 

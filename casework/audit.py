@@ -58,6 +58,13 @@ class Action:
     MESSAGE_SENT = "message.sent"
     EVIDENCE_VIEWED = "evidence.viewed"
     EVIDENCE_DOWNLOADED = "evidence.downloaded"
+    # Written by beat (actor "system"): nobody acknowledged it in time; retention.
+    CASE_ESCALATED = "case.escalated"
+    CASE_ERASED = "case.erased"
+    REFERRAL_CREATED = "referral.created"
+    REFERRAL_CONSENT_ASKED = "referral.consent_asked"
+    REFERRAL_ACCEPTED = "referral.accepted"
+    REFERRAL_DECLINED = "referral.declined"
 
 
 # Reading: what the timeline leaves out (it shows what was done, not who looked).

@@ -19,5 +19,9 @@ class TransitionRefused(Exception):
     """The case cannot move from its current status to the one asked for."""
 
 
+class CaseErased(Exception):
+    """Retention erased what was sealed of this case: nobody can open it any more."""
+
+
 class KeyLocked(Exception):
     """The act needs the member's key, and this session does not hold it open."""

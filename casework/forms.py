@@ -169,3 +169,37 @@ class QueueFilterForm(forms.Form):
     assignee = forms.CharField(label=_("Assigned to"), required=False, max_length=12)
     breached = forms.BooleanField(label=_("Waiting past its due time"), required=False)
     page = forms.IntegerField(required=False, min_value=1)
+
+
+class ReferForm(forms.Form):
+    to = forms.TypedChoiceField(label=_("Refer to"), coerce=int)
+    service = forms.ChoiceField(label=_("For"), choices=facts.Service.choices)
+    reason = forms.CharField(
+        label=_("Why this organisation, and what you ask of it"),
+        max_length=2_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Sealed for your organisation and the one you refer to. "
+            "Without her consent on record, she is asked first on her page."
+        ),
+    )
+
+    def __init__(self, targets, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.targets = {org.pk: org for org in targets}
+        groups: dict[str, list] = {}
+        for org in self.targets.values():
+            groups.setdefault(org.get_kind_display(), []).append((org.pk, org.name))
+        self.fields["to"].choices = [("", _("Choose an organisation")), *groups.items()]
+
+    def clean_to(self) -> Organization:
+        return self.targets[self.cleaned_data["to"]]
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why you decline"),
+        max_length=2_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The organisation that referred the case reads it; sealed for both."),
+    )

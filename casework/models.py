@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from evidence import keys
 from evidence.models import SealedObject
 from reporting import facts
-from reporting.models import Report
+from reporting.models import ConsentRequest, Report
 
 
 class User(AbstractUser):
@@ -247,6 +247,14 @@ class Case(models.Model):
     sla_due_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set once by beat when nobody acknowledged it in time; the coordination then sees it.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # The last act of a member on it (never hers: her times stay to the hour), and the
+    # last reminder its assignee got: beat reminds her of cases left untouched.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    # Retention erased its sealed content (crypto-erasure); the facts stay for statistics.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-priority", "sla_due_at", "pk"]
@@ -316,3 +324,106 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor}"
+
+
+class Referral(models.Model):
+    """A case shared with another organisation for a service, with her consent.
+
+    Access is given by re-issuing the headers of her report's sealed objects with the
+    receiving organisation's recipient (never by re-encrypting a payload), by whoever
+    holds a key at that moment: the referring caseworker when her consent is already on
+    record, or she herself when she says yes on her return visit.
+    """
+
+    class State(models.TextChoices):
+        AWAITING_CONSENT = "awaiting_consent", _("Waiting for her consent")
+        OFFERED = "offered", _("Waiting for the organisation's answer")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        REFUSED = "refused", _("She did not agree")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referrals")
+    from_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="referrals_sent"
+    )
+    to_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="referrals_received"
+    )
+    service = models.CharField(max_length=32, choices=facts.Service.choices)
+    # Sealed to both organisations: a caseworker's reason may say things about her.
+    reason = models.OneToOneField(
+        SealedObject, on_delete=models.PROTECT, related_name="referral_reason"
+    )
+    decline_reason = models.OneToOneField(
+        SealedObject,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referral_decline_reason",
+    )
+    state = models.CharField(max_length=24, choices=State.choices)
+    referred_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    answered_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The question put to her when her consent was not on record (reporting owns it).
+    consent_request = models.OneToOneField(
+        ConsentRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="referral"
+    )
+    created_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"referral {self.pk} of {self.case_id} to {self.to_organization_id}"
+
+
+class WorkflowStep(models.Model):
+    """One thing still to do after a state change: the transactional outbox.
+
+    Written in the same transaction as the change that calls for it (a report filed, her
+    new message, an escalation), so the step exists exactly when the change does.  A task
+    claims it by a conditional update, does it, and deletes it; beat re-sends steps that
+    wait too long and takes back steps whose worker died (casework/workflow.py).  Ids
+    only: no content, ever.
+    """
+
+    class Kind(models.TextChoices):
+        NEW_CASE = "new_case", _("Tell the organisation a new case waits")
+        ACTIVITY = "activity", _("Tell the caseworker she wrote or added evidence")
+        ESCALATION = "escalation", _("Tell the coordination a case waits too long")
+        REMINDER = "reminder", _("Remind a caseworker of cases left untouched")
+        REFERRAL_OFFERED = "referral_offered", _("Tell an organisation a referral waits")
+        REFERRAL_ANSWERED = "referral_answered", _("Tell the referring caseworker the answer")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="workflow_steps"
+    )
+    detail = models.JSONField(default=dict, blank=True)  # ids and plain values only
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    # To the hour: a step written with her report must not date it any finer.
+    created_at = models.DateTimeField()
+    # No exact creation time, so "waiting too long" is counted in sweeps: a step found
+    # pending by one sweep is re-sent by the next (casework/workflow.py).
+    sweeps = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)  # retry back-off
+    lease_until = models.DateTimeField(null=True, blank=True)  # while a worker holds it
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["state", "not_before"], name="workflow_step_due")]
+        verbose_name = _("workflow step")
+        verbose_name_plural = _("workflow steps")
+
+    def __str__(self) -> str:
+        return f"{self.kind} step {self.pk}"

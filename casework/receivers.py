@@ -1,14 +1,39 @@
-"""What casework does when reporting announces something (reporting never imports us)."""
+"""What casework does when reporting announces something (reporting never imports us).
+
+Every signal here is sent inside the transaction that records what it announces, so
+the case and the workflow steps written here commit with her report, or not at all.
+"""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
-from casework import services
-from reporting.signals import report_recorded
+from casework import services, workflow
+from casework.models import Case, WorkflowStep
+from reporting.models import Message
+from reporting.signals import evidence_added, message_posted, report_recorded
+
+Kind = WorkflowStep.Kind
 
 
 @receiver(report_recorded)
 def _open_case(sender, report_id: int, **kwargs) -> None:
-    # Inside the filing transaction: the case commits with the report, or neither does.
-    services.open_case(report_id)
+    case = services.open_case(report_id)
+    workflow.add_step(Kind.NEW_CASE, case=case)
+
+
+def _tell_caseworker(report_id: int) -> None:
+    case = Case.objects.filter(report_id=report_id).exclude(status=Case.Status.CLOSED).first()
+    if case is not None:
+        workflow.add_step(Kind.ACTIVITY, case=case)
+
+
+@receiver(evidence_added)
+def _evidence_added(sender, report_id: int, **kwargs) -> None:
+    _tell_caseworker(report_id)
+
+
+@receiver(message_posted)
+def _message_posted(sender, report_id: int, author: str, **kwargs) -> None:
+    if author == Message.Author.REPORTER:  # a helper's reply needs no email about itself
+        _tell_caseworker(report_id)

@@ -1,44 +1,150 @@
-"""Reads of case data.  Every one starts from ``cases_for(user)``.
+"""Reads of case data.  Every one starts from ``cases_for(user)`` or ``readable_cases(user)``.
 
-That function is the only place that decides which cases a member may see: those of the
-organisations she belongs to.  The pages and the API reach a case only through
+These two are the only places that decide which cases a member may see.  ``cases_for``:
+the cases of the organisations she belongs to, which her queue lists and she works on.
+``readable_cases``: those, and the cases she may only read, because one was referred to
+her organisation and it accepted, or because she is of the national coordination and the
+case is urgent or was escalated.  The pages and the API reach a case only through
 ``case_for()``, which answers "not found" for anyone else's, so a case's existence does
-not leak by the difference between 403 and 404.
+not leak by the difference between 403 and 404; ``reading_access()`` says through which
+of her memberships she reads it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from casework.audit import ACCESS_ACTIONS, Action
-from casework.models import AuditEvent, Case, Membership, Organization, User
+from casework.models import AuditEvent, Case, Membership, Organization, Referral, User
 
 
 def cases_for(user: User) -> QuerySet[Case]:
-    """Every case the member may see, and no other."""
+    """Her organisations' cases, and no other: the ones she works on, which her queue
+    lists.  What she may also read is ``readable_cases``."""
     if not user.is_authenticated:
         return Case.objects.none()
     return Case.objects.filter(organization__memberships__user=user)
 
 
+def readable_cases(user: User) -> QuerySet[Case]:
+    """Every case she may open: her organisations' own; those referred to one of them
+    and accepted; and, for the national coordination, the urgent and the escalated ones
+    (every report is sealed to the coordination at intake, so it holds the key; this
+    says when it may use it).  Reading only: working a case stays with its organisation.
+    Subqueries, not joins, so that a case reached twice is one row."""
+    if not user.is_authenticated:
+        return Case.objects.none()
+    mine = Membership.objects.filter(user=user)
+    her_organizations = mine.values("organization_id")
+    referred = Referral.objects.filter(
+        state=Referral.State.ACCEPTED, to_organization_id__in=her_organizations
+    ).values("case_id")
+    coordinates = Exists(mine.filter(organization__kind=Organization.Kind.NATIONAL_COORDINATOR))
+    return Case.objects.filter(
+        Q(organization_id__in=her_organizations)
+        | Q(pk__in=referred)
+        | (Q(coordinates) & (Q(escalated_at__isnull=False) | Q(urgent=True)))
+    )
+
+
 def case_for(user: User, case_id: int | str) -> Case:
-    """One case of hers, or 404 whether it exists elsewhere or not at all."""
+    """One case she may read, or 404 whether it exists elsewhere or not at all."""
     try:
         return (
-            cases_for(user)
+            readable_cases(user)
             .select_related("report", "organization", "assignee", "report__content")
             .get(pk=int(case_id))
         )
     except (Case.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+@dataclass(frozen=True)
+class Access:
+    """Through which of her memberships she reads a case, and why."""
+
+    OWNER = "owner"
+    REFERRAL = "referral"
+    ESCALATION = "escalation"
+    URGENT = "urgent"
+
+    membership: Membership
+    via: str
+    referral: Referral | None = None
+
+    @property
+    def organization(self) -> Organization:
+        return self.membership.organization
+
+    @property
+    def is_owner(self) -> bool:
+        return self.via == self.OWNER
+
+    @property
+    def works_case(self) -> bool:
+        """Status, assignment, tags, notes and replies: the owner's members only."""
+        return self.is_owner and self.membership.can_work_cases
+
+
+def reading_access(user: User, case: Case) -> Access | None:
+    """Her organisation that owns the case first, then one it was referred to, then the
+    coordination; None when ``readable_cases`` would not give it to her either."""
+    if not user.is_authenticated:
+        return None
+    memberships = {
+        m.organization_id: m
+        for m in Membership.objects.filter(user=user).select_related("organization", "user")
+    }
+    if case.organization_id in memberships:
+        return Access(memberships[case.organization_id], Access.OWNER)
+    referral = (
+        Referral.objects.filter(
+            case=case, state=Referral.State.ACCEPTED, to_organization_id__in=list(memberships)
+        )
+        .order_by("pk")
+        .first()
+    )
+    if referral is not None:
+        return Access(memberships[referral.to_organization_id], Access.REFERRAL, referral)
+    if case.escalated_at is not None or case.urgent:
+        via = Access.ESCALATION if case.escalated_at is not None else Access.URGENT
+        for membership in memberships.values():
+            if membership.organization.kind == Organization.Kind.NATIONAL_COORDINATOR:
+                return Access(membership, via)
+    return None
+
+
+def is_coordinator(user: User) -> bool:
+    return Membership.objects.filter(
+        user=user, organization__kind=Organization.Kind.NATIONAL_COORDINATOR
+    ).exists()
+
+
+def escalated_cases(user: User, *, recent_days: int = 30) -> tuple[list[Case], list[Case]]:
+    """For the coordination only (it reads every report, DESIGN.md): cases escalated
+    because nobody acknowledged them in time, still waiting, oldest due first; and those
+    escalated in the last ``recent_days`` that someone has taken since."""
+    if not is_coordinator(user):
+        return [], []
+    escalated = Case.objects.filter(escalated_at__isnull=False).select_related(
+        "organization", "assignee"
+    )
+    waiting = list(escalated.filter(status=Case.Status.NEW).order_by("sla_due_at", "pk"))
+    since = timezone.now() - timedelta(days=recent_days)
+    handled = list(
+        escalated.exclude(status=Case.Status.NEW)
+        .filter(escalated_at__gte=since)
+        .order_by("-escalated_at", "pk")
+    )
+    return waiting, handled
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -169,6 +275,10 @@ TIMELINE_LABELS = {
     Action.CASE_VIEWED: gettext_lazy("opened the case"),
     Action.EVIDENCE_VIEWED: gettext_lazy("viewed a file"),
     Action.EVIDENCE_DOWNLOADED: gettext_lazy("downloaded an original"),
+    Action.REFERRAL_CREATED: gettext_lazy("Referred to another organisation"),
+    Action.REFERRAL_CONSENT_ASKED: gettext_lazy("Her consent asked on her page"),
+    Action.REFERRAL_ACCEPTED: gettext_lazy("Referral accepted"),
+    Action.REFERRAL_DECLINED: gettext_lazy("Referral declined"),
 }
 
 

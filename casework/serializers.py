@@ -210,6 +210,7 @@ class OpenedCase:
     file: services.CaseFile
     timeline: list[selectors.TimelineEntry]
     moves: list[dict]
+    access: str = selectors.Access.OWNER
 
     def __getattr__(self, name: str):
         # Only reached for what the dataclass lacks: the case's own facts.
@@ -282,6 +283,18 @@ class CaseFileSerializer(CaseSerializer):
         many=True,
         help_text="The statuses she may move the case to now; empty if her role "
         "does not work cases.",
+    )
+    access = serializers.ChoiceField(
+        choices=[
+            selectors.Access.OWNER,
+            selectors.Access.REFERRAL,
+            selectors.Access.ESCALATION,
+            selectors.Access.URGENT,
+        ],
+        help_text="Why she may read it: `owner`, her organisation's case; otherwise she "
+        "reads it only (no act on it is allowed): `referral`, referred to her "
+        "organisation, which accepted; `escalation` or `urgent`, she is of the national "
+        "coordination.",
     )
 
 

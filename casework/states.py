@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import Case
+from casework.models import Case, Referral
 from reporting.models import Report
 
 S = Case.Status
@@ -36,6 +36,14 @@ REPORTER_STATUS: dict[str, str] = {
     S.REFERRED: Report.Status.REFERRED,
     S.CLOSED: Report.Status.CLOSED,
 }
+
+
+def has_consent(case: Case) -> bool:
+    """Her consent to pass the report on: ticked when she filed, or given for a referral
+    since (an accepted referral had it, on record or in her answer on her page)."""
+    return (
+        case.report.consent_share or case.referrals.filter(state=Referral.State.ACCEPTED).exists()
+    )
 
 
 def allowed(current: str, target: str, *, consent_share: bool) -> bool:

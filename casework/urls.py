@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.views import cases, members, signin
+from casework.views import cases, escalations, members, referrals, signin
 
 app_name = "casework"
 
@@ -27,10 +27,15 @@ urlpatterns = [
         cases.evidence_original,
         name="evidence_original",
     ),
+    path("escalations/", escalations.escalations, name="escalations"),
     path("organisation/<slug:slug>/members/", members.members, name="members"),
     path(
         "organisation/<slug:slug>/members/<int:membership_id>/grant/",
         members.grant,
         name="grant",
     ),
+    path("cases/<int:case_id>/refer/", referrals.refer, name="case_refer"),
+    path("referrals/", referrals.inbox, name="referrals"),
+    path("referrals/<int:referral_id>/accept/", referrals.accept, name="referral_accept"),
+    path("referrals/<int:referral_id>/decline/", referrals.decline, name="referral_decline"),
 ]

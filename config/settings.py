@@ -138,6 +138,21 @@ CASEWORK_SLA_URGENT_HOURS = env.int("CASEWORK_SLA_URGENT_HOURS", 4, minimum=1)
 CASEWORK_SLA_HIGH_HOURS = env.int("CASEWORK_SLA_HIGH_HOURS", 24, minimum=1)
 CASEWORK_SLA_HOURS = env.int("CASEWORK_SLA_HOURS", 48, minimum=1)
 CASEWORK_QUEUE_PAGE_SIZE = env.int("CASEWORK_QUEUE_PAGE_SIZE", 50, minimum=5)
+# The workflow (casework/workflow.py): how often beat sweeps the outbox (a step found
+# pending by one sweep is re-sent by the next, so a step waits at most two sweeps after
+# Redis comes back), how long a worker may hold a step before it counts as dead (above
+# the task time limit, so a live worker is never overtaken), and how often to retry.
+CASEWORK_OUTBOX_SWEEP_SECONDS = env.int("CASEWORK_OUTBOX_SWEEP_SECONDS", 15, minimum=1)
+CASEWORK_STEP_LEASE_SECONDS = env.int("CASEWORK_STEP_LEASE_SECONDS", 420, minimum=1)
+CASEWORK_STEP_MAX_ATTEMPTS = env.int("CASEWORK_STEP_MAX_ATTEMPTS", 8, minimum=1)
+# Beat: escalations are checked every few minutes; assignees are reminded of open cases
+# nobody touched for CASEWORK_REMINDER_DAYS; closed cases are crypto-erased after
+# CASEWORK_RETENTION_DAYS.
+CASEWORK_ESCALATION_CHECK_SECONDS = env.int("CASEWORK_ESCALATION_CHECK_SECONDS", 300, minimum=10)
+CASEWORK_REMINDER_DAYS = env.int("CASEWORK_REMINDER_DAYS", 3, minimum=1)
+CASEWORK_RETENTION_DAYS = env.int("CASEWORK_RETENTION_DAYS", 365, minimum=1)
+# The address staff open from a notification ("https://signalement.example.ma").
+SITE_URL = env.str("SITE_URL", "http://localhost:8000").rstrip("/")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -279,9 +294,14 @@ if _EMBEDDED_BROKER:
     _default_results = f"file://{_celery_dir / 'results'}"
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Redis: a publish must fail fast rather than hang a request when Redis is down.
+        # Redis: a publish must fail fast rather than hang a request when Redis is down
+        # (the outbox keeps the step; casework/workflow.py).  Without max_retries kombu
+        # retries the connection for 6 s before giving up, in her request; one immediate
+        # retry covers a blip.
         "socket_connect_timeout": 5,
         "socket_timeout": 10,
+        "max_retries": 1,
+        "interval_start": 0,
     }
     _default_results = CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = env.secret("CELERY_RESULT_BACKEND", _default_results)
@@ -293,6 +313,16 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-orphan-blobs": {"task": "evidence.tasks.sweep_orphan_blobs", "schedule": 3600.0},
+    "sweep-workflow-outbox": {
+        "task": "casework.tasks.sweep_outbox",
+        "schedule": float(CASEWORK_OUTBOX_SWEEP_SECONDS),
+    },
+    "escalate-overdue-cases": {
+        "task": "casework.tasks.escalate_overdue",
+        "schedule": float(CASEWORK_ESCALATION_CHECK_SECONDS),
+    },
+    "remind-assignees": {"task": "casework.tasks.remind_assignees", "schedule": 3600.0},
+    "apply-retention": {"task": "casework.tasks.apply_retention", "schedule": 3600.0},
 }
 
 # --- logging ----------------------------------------------------------------------------

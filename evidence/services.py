@@ -206,6 +206,20 @@ def erase_object(sealed: SealedObject) -> None:
     sealed.refresh_from_db(fields=["header", "erased_at"])
 
 
+@transaction.atomic
+def erase_item(item) -> int:
+    """Crypto-erasure of an evidence item: its original, its working copy and its note,
+    and its perceptual hash (which could still match the image elsewhere).  The custody
+    record stays.  Returns how many sealed objects were erased; safe to run twice."""
+    erased = 0
+    for sealed in (item.original, item.working_copy, item.note):
+        if sealed is not None and sealed.erased_at is None:
+            erase_object(sealed)
+            erased += 1
+    type(item).objects.filter(pk=item.pk).update(pdq_hash="", pdq_quality=None)
+    return erased
+
+
 def sweep_orphan_blobs(*, older_than_seconds: int = 3600) -> int:
     """Delete payloads that no row points at (a rolled-back transaction, a crash), and
     partial files a dead process left.  Young files are spared: their transaction may

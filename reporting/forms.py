@@ -136,3 +136,10 @@ class MessageForm(forms.Form):
         if "\x00" in text or "\ufffd" in text:
             raise forms.ValidationError(_("This text contains characters we cannot keep."))
         return text
+
+
+class ConsentAnswerForm(forms.Form):
+    """Her yes or no to a question about passing her report on (two buttons)."""
+
+    question = forms.IntegerField(widget=forms.HiddenInput)
+    answer = forms.ChoiceField(choices=YES_NO)

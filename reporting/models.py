@@ -80,3 +80,30 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.pk} on report {self.report_id}"
+
+
+class ConsentRequest(models.Model):
+    """A question put to her on her return visit: may her report go to this
+    organisation, for this service?  Casework asks (a referral without her consent on
+    record); she answers yes or no; her answer is what makes the sharing lawful."""
+
+    class State(models.TextChoices):
+        ASKED = "asked", _("Waiting for your answer")
+        GRANTED = "granted", _("You agreed")
+        REFUSED = "refused", _("You did not agree")
+
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="consent_requests")
+    service = models.CharField(max_length=32, choices=facts.Service.choices)
+    # Who would receive it, as she will read it, and the age1... recipient her yes
+    # shares her report with (her own key re-issues the headers).
+    organization_name = models.CharField(max_length=200)
+    recipient = models.CharField(max_length=100)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ASKED)
+    asked_at = models.DateTimeField()  # to the hour
+    answered_at = models.DateTimeField(null=True, blank=True)  # to the hour
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"consent request {self.pk} on report {self.report_id}"

@@ -15,8 +15,8 @@ from evidence import services as evidence
 from evidence.exceptions import CannotOpen
 from reporting import facts, receipts
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
-from reporting.models import Message, Report, ReporterKey
-from reporting.signals import evidence_added, message_posted, report_filed, report_recorded
+from reporting.models import ConsentRequest, Message, Report, ReporterKey
+from reporting.signals import consent_answered, evidence_added, message_posted, report_recorded
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,9 @@ def file_report(
     """Record a report: facts in plaintext, her words and files sealed to ``recipients``.
 
     ``uploads`` are the SealedUploads of the form, sealed to the same recipients.
-    ``report_filed`` goes out once the transaction has committed.  If anything fails,
-    nothing of the report remains: no row, and no payload sealed on the way.
+    ``report_recorded`` goes out inside the transaction.  If anything fails, nothing of
+    the report remains: no row, no case, no workflow step, and no payload sealed on the
+    way.
     """
     with evidence.discard_on_failure(), transaction.atomic():
         return _file_report(report_facts, content, uploads, pending, recipients)
@@ -172,7 +173,6 @@ def _file_report(report_facts, content, uploads, pending, recipients) -> Report:
     items = [evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads]
     report.evidence.add(*items)
     report_recorded.send(sender=Report, report_id=report.pk)
-    transaction.on_commit(lambda: report_filed.send(sender=Report, report_id=report.pk))
     return report
 
 
@@ -185,7 +185,7 @@ def add_evidence(report: Report, uploads: Iterable) -> list:
     """Evidence she adds on a return visit, sealed like the rest of her report.
 
     ``uploads`` must have been sealed to ``report_recipients(report)``.
-    ``evidence_added`` goes out after commit, with ids only.
+    ``evidence_added`` goes out inside the transaction, with ids only.
     """
     recipients = report_recipients(report)
     with evidence.discard_on_failure(), transaction.atomic():
@@ -193,9 +193,8 @@ def add_evidence(report: Report, uploads: Iterable) -> list:
             evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads
         ]
         report.evidence.add(*items)
-        ids = [item.pk for item in items]
-        transaction.on_commit(
-            lambda: evidence_added.send(sender=Report, report_id=report.pk, item_ids=ids)
+        evidence_added.send(
+            sender=Report, report_id=report.pk, item_ids=[item.pk for item in items]
         )
     return items
 
@@ -229,7 +228,7 @@ def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
 def post_message(report: Report, text: str, *, author: str) -> Message:
     """A message on her report, from her or from the people helping her (casework
     calls this with author=HELPER).  Sealed to everyone her report is sealed to;
-    ``message_posted`` goes out after commit, with ids only."""
+    ``message_posted`` goes out inside the transaction, with ids only."""
     recipients = report_recipients(report)
     now = timezone.now()
     with evidence.discard_on_failure(), transaction.atomic():
@@ -242,8 +241,8 @@ def post_message(report: Report, text: str, *, author: str) -> Message:
             ),
             created_at=_to_the_hour(now),
         )
-        transaction.on_commit(
-            lambda: message_posted.send(sender=Message, report_id=report.pk, message_id=message.pk)
+        message_posted.send(
+            sender=Message, report_id=report.pk, message_id=message.pk, author=author
         )
     return message
 
@@ -269,3 +268,127 @@ def evidence_name(item, identity: keys.Identity) -> str:
 def read_content(report: Report, identity: keys.Identity) -> dict:
     """Her sealed words, opened in memory with a key that holds access."""
     return json.loads(evidence.read_object(report.content, [identity]))
+
+
+@transaction.atomic
+def erase_report(report: Report) -> int:
+    """Crypto-erasure of everything sealed of her report (retention): her words, her
+    files and their notes, the conversation, and her own key, so her receipt opens
+    nothing any more.  The routing facts stay, for statistics.  Returns how many sealed
+    objects were erased; safe to run twice."""
+    erased = 0
+    for item in report.evidence.select_related("original", "working_copy", "note"):
+        erased += evidence.erase_item(item)
+    for sealed in [report.content, *(m.body for m in report.messages.select_related("body"))]:
+        if sealed.erased_at is None:
+            evidence.erase_object(sealed)
+            erased += 1
+    ReporterKey.objects.filter(pk=report.reporter_id).update(sealed_key=b"")
+    return erased
+
+
+# --- who reads her report, and the questions put to her about it --------------------------
+
+
+def _sealed_objects(report: Report) -> list:
+    """Every sealed object of her report that can still be opened: her words, each
+    file's original, working copy and note, and the conversation."""
+    sealed = [report.content]
+    for item in report.evidence.select_related("original", "working_copy", "note"):
+        sealed += [item.original, item.working_copy, item.note]
+    sealed += [message.body for message in report.messages.select_related("body")]
+    return [s for s in sealed if s is not None and not s.is_erased]
+
+
+def _reissue(report: Report, readers: list[str], unlocked_by: keys.Identity) -> None:
+    # Headers only: each payload stays as it is on disk, however large (DESIGN.md).
+    recipients = [keys.parse_recipient(r) for r in readers]
+    for sealed in _sealed_objects(report):
+        evidence.share_object(sealed, unlocked_by=[unlocked_by], recipients=recipients)
+    Report.objects.filter(pk=report.pk).update(sealed_to=readers)
+
+
+@transaction.atomic
+def add_reader(report: Report, recipient: str, *, unlocked_by: keys.Identity) -> bool:
+    """Share her whole report with one more organisation: re-issue the header of each
+    of its sealed objects with ``recipient`` added, by a key that opens them (hers, or
+    an organisation's that reads it already).  What she adds later is sealed to it too.
+    False if it reads the report already.  CannotOpen if ``unlocked_by`` opens nothing."""
+    keys.parse_recipient(recipient)
+    # Locked: two shares at once would each write the headers without the other's reader.
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    if recipient in locked.sealed_to:
+        report.sealed_to = locked.sealed_to
+        return False
+    readers = [*locked.sealed_to, recipient]
+    _reissue(locked, readers, unlocked_by)
+    report.sealed_to = readers
+    return True
+
+
+@transaction.atomic
+def remove_reader(report: Report, recipient: str, *, unlocked_by: keys.Identity) -> bool:
+    """Stop sharing her report with an organisation: re-issue every header without it.
+    Her own recipient is never removed.  False if it did not read the report."""
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    if recipient not in locked.sealed_to:
+        report.sealed_to = locked.sealed_to
+        return False
+    if recipient == locked.sealed_to[0]:
+        raise ValueError("her own key always reads her report")
+    readers = [r for r in locked.sealed_to if r != recipient]
+    _reissue(locked, readers, unlocked_by)
+    report.sealed_to = readers
+    return True
+
+
+def ask_consent(
+    report: Report, *, service: str, organization_name: str, recipient: str
+) -> ConsentRequest:
+    """Put a question to her, shown on her next return visit: may her report go to this
+    organisation, for this help?  Nothing is shared until she says yes."""
+    if service not in facts.Service.values:
+        raise ValueError(service)
+    keys.parse_recipient(recipient)
+    return ConsentRequest.objects.create(
+        report=report,
+        service=service,
+        organization_name=organization_name,
+        recipient=recipient,
+        asked_at=_to_the_hour(timezone.now()),
+    )
+
+
+@transaction.atomic
+def answer_consent(
+    report: Report, request_id: int, *, granted: bool, identity: keys.Identity
+) -> ConsentRequest:
+    """Her answer, on her return visit.  Yes: her own key, open for this visit, shares
+    every sealed object of her report with the organisation asked about (headers only).
+    No: nothing is shared.  ``consent_answered`` goes out inside the transaction.
+    An answer already given stays (a second click, the back button): nothing changes.
+    ConsentRequest.DoesNotExist for a question that is not about her report."""
+    question = (
+        ConsentRequest.objects.select_for_update().filter(pk=request_id, report=report).first()
+    )
+    if question is None:
+        raise ConsentRequest.DoesNotExist(request_id)
+    if question.state != ConsentRequest.State.ASKED:
+        return question
+    if granted:
+        add_reader(report, question.recipient, unlocked_by=identity)
+    question.state = ConsentRequest.State.GRANTED if granted else ConsentRequest.State.REFUSED
+    # To the hour, like every time of hers: an exact one would date her visit.
+    question.answered_at = _to_the_hour(timezone.now())
+    question.save(update_fields=["state", "answered_at"])
+    consent_answered.send(
+        sender=ConsentRequest, report_id=report.pk, request_id=question.pk, granted=granted
+    )
+    return question
+
+
+def consent_questions(report: Report) -> tuple[list[ConsentRequest], list[ConsentRequest]]:
+    """(waiting for her answer, answered), oldest first: what her page shows."""
+    questions = list(report.consent_requests.all())
+    waiting = [q for q in questions if q.state == ConsentRequest.State.ASKED]
+    return waiting, [q for q in questions if q.state != ConsentRequest.State.ASKED]

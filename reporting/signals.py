@@ -1,16 +1,18 @@
 from django.dispatch import Signal
 
-# Sent inside the transaction that files a report, once the report and its evidence are
-# written: a receiver's rows (casework opens the case) commit or roll back with it, so no
-# report is ever stored without its case.  Carries the report's id only.
+# Each is sent INSIDE the transaction that records what it announces, with ids only:
+# a receiver's rows (casework opens the case, writes the workflow step that will tell a
+# caseworker) commit or roll back with it, so nothing she sent is ever stored without
+# what follows from it.  Receivers load what they need, and never see content.
+
+# A new report and its evidence are written: report_id.
 report_recorded = Signal()
 
-# Sent after the transaction that filed a report has committed.  Carries the report's id
-# only: receivers load what they need, and never see content.
-report_filed = Signal()
-
-# Sent after a return visit added evidence to a report: report_id and item_ids only.
+# A return visit added evidence to her report: report_id, item_ids.
 evidence_added = Signal()
 
-# Sent after a message was posted on a report (by her or by a helper): ids only.
+# A message was posted on a report, by her or by a helper: report_id, message_id, author.
 message_posted = Signal()
+
+# She answered a consent request on her return visit: report_id, request_id, granted.
+consent_answered = Signal()

@@ -14,5 +14,6 @@ urlpatterns = [
     path("return/report/", views.my_report, name="my_report"),
     path("return/evidence/", views.my_report_evidence, name="my_report_evidence"),
     path("return/message/", views.my_report_message, name="my_report_message"),
+    path("return/consent/", views.my_report_consent, name="my_report_consent"),
     path("return/leave/", views.leave, name="leave"),
 ]

@@ -23,7 +23,8 @@ from evidence.exceptions import CannotOpen, UploadRefused
 from evidence.uploads import SealingUploadHandler
 from reporting import forms, services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
-from reporting.models import Message, Report
+from reporting.facts import Service
+from reporting.models import ConsentRequest, Message, Report
 
 _INTAKE = "intake"
 _RECEIPT = "receipt_to_show"
@@ -193,6 +194,15 @@ _REPORTER_COOKIE = "reporter_key"
 _REPORTER_SEALED = "reporter_key_sealed"
 _REPORTER_REPORT = "reporter_report"
 _ADDED = "evidence_added"
+_ANSWERED = "consent_answered"
+
+# The help a question names, as words in a sentence addressed to her ("… to X, for …").
+SERVICE_FOR_HER = {
+    Service.LISTENING: _("someone to listen to you"),
+    Service.PSYCHOLOGICAL: _("psychological support"),
+    Service.LEGAL: _("legal advice"),
+    Service.TAKEDOWN: _("help taking content down"),
+}
 
 
 def _visitor(request: HttpRequest) -> tuple[Report, keys.Identity] | None:
@@ -252,11 +262,16 @@ def _report_page(
         {"name": services.evidence_name(item, identity), "kind": item.kind, "size": item.size}
         for item in report.evidence.all()
     ]
+    waiting, answered = services.consent_questions(report)
+    just_answered = request.session.pop(_ANSWERED, None)
     return render(
         request,
         "reporting/return/report.html",
         {
             "report": report,
+            "questions": [(q, SERVICE_FOR_HER.get(q.service, q.service)) for q in waiting],
+            "answered_questions": answered,
+            "just_answered": next((q for q in answered if q.pk == just_answered), None),
             "content": content,
             "files": files,
             "refusals": refusals,
@@ -323,3 +338,26 @@ def leave(request: HttpRequest) -> HttpResponse:
     response = redirect("reporting:home")
     response.delete_cookie(_REPORTER_COOKIE, samesite="Lax")
     return response
+
+
+@require_http_methods(["POST"])
+def my_report_consent(request: HttpRequest) -> HttpResponse:
+    """Her yes or no to passing her report on to the organisation a question names."""
+    visit = _visitor(request)
+    if visit is None:
+        return redirect("reporting:return_visit")
+    report, identity = visit
+    form = forms.ConsentAnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            question = services.answer_consent(
+                report,
+                form.cleaned_data["question"],
+                granted=form.cleaned_data["answer"] == "yes",
+                identity=identity,
+            )
+        except ConsentRequest.DoesNotExist:
+            pass  # not a question about her report: her page, unchanged
+        else:
+            request.session[_ANSWERED] = question.pk
+    return redirect("reporting:my_report")

@@ -83,13 +83,15 @@ def running(argv: list[str], *, env: dict[str, str], log: Path) -> Iterator[subp
 
 
 @contextmanager
-def private_redis(tmp: Path) -> Iterator[tuple[int, subprocess.Popen]]:
-    """A Redis of this test's own, so that stopping it disturbs nobody else."""
+def private_redis(tmp: Path, *, port: int | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
+    """A Redis of this test's own, so that stopping it disturbs nobody else.  Give the
+    port of one stopped earlier to bring "the same" Redis back (empty, as after a crash
+    of a Redis that keeps nothing on disk)."""
     server = shutil.which("redis-server")
     assert server, "redis-server is not installed (make test installs it)"
-    port = free_port()
+    port = port or free_port()
     argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    with running(argv, env=dict(os.environ), log=tmp / "redis.log") as proc:
+    with running(argv, env=dict(os.environ), log=tmp / f"redis-{port}.log") as proc:
         wait_until(lambda: port_open(port), timeout=10, what="the private Redis")
         yield port, proc
 
@@ -122,13 +124,17 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], tmp: Path, *, queue: str) -> Iterator[tuple[str, Path]]:
-    """A real worker process consuming ``queue``; yields its hostname and log path."""
+def celery_worker(
+    env: dict[str, str], tmp: Path, *, queue: str, concurrency: int = 0, name: str = "worker"
+) -> Iterator[tuple[str, Path]]:
+    """A real worker process consuming ``queue``; yields its hostname and log path.
+    One process (solo pool) unless ``concurrency`` asks for a prefork pool."""
     hostname = f"pytest-{os.getpid()}-{free_port()}@localhost"
-    log = tmp / "worker.log"
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"]
+    log = tmp / f"{name}.log"
+    pool = ["--pool=prefork", f"--concurrency={concurrency}"] if concurrency else ["--pool=solo"]
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", *pool]
     argv += ["--hostname", hostname, "--queues", queue, "--loglevel=INFO"]
-    argv += ["--without-mingle", "--without-gossip"]
+    argv += ["--without-mingle", "--without-gossip", "--pidfile", str(tmp / f"{name}.pid")]
     with running(argv, env=env, log=log) as proc:
         wait_until(
             lambda: proc.poll() is not None or "ready." in log.read_text(errors="replace"),
@@ -137,6 +143,22 @@ def celery_worker(env: dict[str, str], tmp: Path, *, queue: str) -> Iterator[tup
         )
         assert proc.poll() is None, log.read_text()
         yield hostname, log
+
+
+@contextmanager
+def celery_beat(env: dict[str, str], tmp: Path) -> Iterator[Path]:
+    """The real beat process (config/settings.py's schedule); yields its log path."""
+    log = tmp / "beat.log"
+    argv = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
+    argv += ["--schedule", str(tmp / "beat-schedule")]
+    with running(argv, env=env, log=log) as proc:
+        wait_until(
+            lambda: proc.poll() is not None or "beat: Starting" in log.read_text(errors="replace"),
+            timeout=60,
+            what="Celery beat",
+        )
+        assert proc.poll() is None, log.read_text()
+        yield log
 
 
 def database_dump() -> str:

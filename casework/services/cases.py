@@ -14,9 +14,15 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from casework import audit, states, triage
+from casework import audit, selectors, states, triage
 from casework.audit import Action
-from casework.exceptions import KeyAccessDenied, KeyLocked, NotAllowed, TransitionRefused
+from casework.exceptions import (
+    CaseErased,
+    KeyAccessDenied,
+    KeyLocked,
+    NotAllowed,
+    TransitionRefused,
+)
 from casework.models import Case, CaseNote, Membership, Organization, Tag, User
 from casework.services.members import organization_identity
 from evidence import keys
@@ -80,6 +86,12 @@ def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
 
 
+def _touched(case: Case) -> None:
+    # A member acted on it: beat's reminder counts from here (never from her acts,
+    # whose times stay to the hour).
+    Case.objects.filter(pk=case.pk).update(last_activity_at=timezone.now())
+
+
 @transaction.atomic
 def change_status(case: Case, to: str, *, actor: User) -> Case:
     """Move the case along casework/states.py, and tell her in plain words.
@@ -90,7 +102,9 @@ def change_status(case: Case, to: str, *, actor: User) -> Case:
     """
     _worker(case, actor)
     locked = _locked(case)
-    if not states.allowed(locked.status, to, consent_share=locked.report.consent_share):
+    if locked.erased_at is not None:  # nothing left to work on: it stays closed
+        raise TransitionRefused(locked.status, to)
+    if not states.allowed(locked.status, to, consent_share=states.has_consent(locked)):
         raise TransitionRefused(locked.status, to)
     previous = locked.status
     now = timezone.now()
@@ -108,7 +122,8 @@ def change_status(case: Case, to: str, *, actor: User) -> Case:
     elif previous == Status.CLOSED:
         locked.closed_at = None
         fields.append("closed_at")
-    locked.save(update_fields=fields)
+    locked.last_activity_at = now
+    locked.save(update_fields=[*fields, "last_activity_at"])
     reporting.set_status(locked.report, states.REPORTER_STATUS[to])
     audit.record(actor, Action.CASE_STATUS, case=locked, detail={"from": previous, "to": to})
     return locked
@@ -131,20 +146,43 @@ def assign_case(case: Case, assignee: User | None, *, actor: User) -> Case:
         # Taking a colleague's case, or releasing it, is the lead's call.
         raise NotAllowed("assign", case.pk)
     locked.assignee = assignee
-    locked.save(update_fields=["assignee"])
+    locked.last_activity_at = timezone.now()
+    locked.save(update_fields=["assignee", "last_activity_at"])
     audit.record(
         actor, Action.CASE_ASSIGNED, case=locked, detail={"to": assignee.pk if assignee else None}
     )
     return locked
 
 
-def _organization_key(case: Case, identity: keys.Identity | None) -> keys.Identity:
+def _reader(case: Case, actor: User) -> selectors.Access:
+    access = selectors.reading_access(actor, case)
+    if access is None:
+        # The selectors never hand a case to someone who may not read it; reaching this
+        # is a bug.
+        raise NotAllowed("case", case.pk)
+    return access
+
+
+def _organization_key(
+    case: Case, identity: keys.Identity | None, *, organization: Organization | None = None
+) -> keys.Identity:
+    """The key of ``organization`` (by default the case's), opened with her key: a
+    reader from another organisation reads with her own organisation's key, which the
+    report's headers were re-issued to."""
+    organization = organization or case.organization
     if identity is None:
-        raise KeyLocked(case.organization_id)
+        raise KeyLocked(organization.pk)
     try:
-        return organization_identity(case.organization, identity)
+        return organization_identity(organization, identity)
     except KeyAccessDenied as exc:  # her key is not (yet) one the organisation's opens
-        raise KeyLocked(case.organization_id) from exc
+        raise KeyLocked(organization.pk) from exc
+
+
+def _viewed(actor: User, action: str, case: Case, access: selectors.Access, detail: dict) -> None:
+    # A reader from another organisation is logged under hers, and says why she could.
+    if not access.is_owner:
+        detail = {**detail, "via": access.via}
+    audit.record(actor, action, case=case, organization=access.organization, detail=detail)
 
 
 @transaction.atomic
@@ -161,6 +199,7 @@ def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
             body=evidence.seal_bytes(body.encode(), [recipient]),
             created_at=now.replace(minute=0, second=0, microsecond=0),
         )
+    _touched(case)
     # No note id in the row: ids are shared sequences that would bracket her own times.
     audit.record(actor, Action.NOTE_ADDED, case=case)
     return note
@@ -175,6 +214,7 @@ def set_tags(case: Case, names: list[str], *, actor: User) -> list[Tag]:
         Tag.objects.get_or_create(organization_id=case.organization_id, name=n)[0] for n in wanted
     ]
     case.tags.set(tags)
+    _touched(case)
     audit.record(actor, Action.CASE_TAGGED, case=case, detail={"tags": [t.pk for t in tags]})
     return tags
 
@@ -185,6 +225,7 @@ def reply_to_reporter(case: Case, text: str, *, actor: User) -> Message:
     her report is sealed to (reporting owns the conversation)."""
     _worker(case, actor)
     message = reporting.post_message(case.report, text, author=Message.Author.HELPER)
+    _touched(case)
     # No message id: her messages share the sequence, and this row's time is exact.
     audit.record(actor, Action.MESSAGE_SENT, case=case)
     return message
@@ -220,14 +261,24 @@ def _open_note(note: CaseNote, org_key: keys.Identity) -> dict:
 
 @transaction.atomic
 def read_case_file(case: Case, *, actor: User, identity: keys.Identity | None) -> CaseFile:
-    """Open her words, her files' names, the conversation and the notes; audited."""
-    _membership(case, actor)
-    org_key = _organization_key(case, identity)
+    """Open her words, her files' names, the conversation and the notes; audited.
+
+    A member reading a case referred to her organisation, or the coordination reading
+    an urgent or escalated one, opens it with her own organisation's key, and sees no
+    notes: those are sealed to the owning organisation only."""
+    access = _reader(case, actor)
+    if case.erased_at is not None:
+        raise CaseErased(case.pk)
+    org_key = _organization_key(case, identity, organization=access.organization)
     report = case.report
+    # CannotOpen here: her organisation is not among the report's readers (the
+    # coordination had no key yet when she filed); the pages say so.
     content = reporting.read_content(report, org_key)
     items = list(report.evidence.select_related("note", "original", "working_copy"))
-    notes = [_open_note(note, org_key) for note in case.notes.select_related("author", "body")]
-    audit.record(actor, Action.CASE_VIEWED, case=case)
+    notes = []
+    if access.is_owner:
+        notes = [_open_note(note, org_key) for note in case.notes.select_related("author", "body")]
+    _viewed(actor, Action.CASE_VIEWED, case, access, {})
     return CaseFile(
         case=case,
         narrative=content.get("narrative", ""),
@@ -252,25 +303,23 @@ def open_evidence(
     """(item, readable stream) of one file of the case: its sanitised working copy for
     viewing, or the original bytes for a stated reason.  The audit row commits before
     the first byte leaves; the caller streams and closes the reader."""
-    _membership(case, actor)
+    access = _reader(case, actor)
+    if case.erased_at is not None:
+        raise CaseErased(case.pk)
     item = case.report.evidence.select_related("original", "working_copy").get(pk=item_id)
     sealed = item.original if original else item.working_copy
     if sealed is None:
         raise EvidenceItem.DoesNotExist(item_id)
     if original and not reason.strip():
         raise NotAllowed("download without a reason", case.pk)
-    org_key = _organization_key(case, identity)
+    org_key = _organization_key(case, identity, organization=access.organization)
     try:
         reader = evidence.open_object(sealed, [org_key])
     except CannotOpen as exc:
-        raise KeyLocked(case.organization_id) from exc
+        raise KeyLocked(access.organization.pk) from exc
     if original:
-        audit.record(
-            actor,
-            Action.EVIDENCE_DOWNLOADED,
-            case=case,
-            detail={"item": item.pk, "sha256": item.sha256, "reason": reason.strip()[:200]},
-        )
+        detail = {"item": item.pk, "sha256": item.sha256, "reason": reason.strip()[:200]}
+        _viewed(actor, Action.EVIDENCE_DOWNLOADED, case, access, detail)
     else:
-        audit.record(actor, Action.EVIDENCE_VIEWED, case=case, detail={"item": item.pk})
+        _viewed(actor, Action.EVIDENCE_VIEWED, case, access, {"item": item.pk})
     return item, reader

@@ -16,17 +16,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from casework import selectors, services, states, triage
 from casework.auth import member_key, staff_required
-from casework.exceptions import KeyLocked, NotAllowed, TransitionRefused
+from casework.exceptions import CaseErased, KeyLocked, NotAllowed, TransitionRefused
 from casework.forms import (
     AssignForm,
     DownloadForm,
     NoteForm,
     QueueFilterForm,
+    ReferForm,
     ReplyForm,
     StatusForm,
     TagsForm,
 )
 from casework.models import Case, User
+from evidence.exceptions import CannotOpen
 from evidence.models import CustodyEvent, EvidenceItem
 from reporting import facts
 
@@ -90,24 +92,45 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) -> HttpResponse:
-    membership = case.organization.memberships.get(user=request.user)
+    # Her organisation that owns the case, or the one she reads it through (a referral
+    # it accepted, the coordination): case_for() found it, so there is one.
+    access = selectors.reading_access(request.user, case)
+    membership = access.membership
+    identity = member_key(request)
     locked_reason = None
     try:
-        case_file = services.read_case_file(case, actor=request.user, identity=member_key(request))
+        case_file = services.read_case_file(case, actor=request.user, identity=identity)
     except KeyLocked:
         case_file = None
         locked_reason = "waiting" if not membership.has_key_access else "locked"
+    except CannotOpen:
+        case_file = None
+        locked_reason = "not_shared"
+    except CaseErased:
+        case_file = None
+        locked_reason = "erased"
+    consent = states.has_consent(case)
+    referrals = []
+    refer_form = None
+    if access.is_owner:
+        referrals = services.case_referrals(case, organization=case.organization, identity=identity)
+        if access.works_case and case.erased_at is None:
+            refer_form = forms.get("refer_form") or ReferForm(services.referral_targets(case))
     context = {
         "case": case,
         "report": case.report,
         "membership": membership,
+        "access": access,
+        "works_case": access.works_case,
         "file": case_file,
         "locked_reason": locked_reason,
+        "referrals": referrals,
+        "refer_form": refer_form,
         "priority_label": triage.Priority(case.priority).label,
         "priority_reasons": triage.reason_labels(case.priority_reasons),
         "service_labels": [facts.Service(s).label for s in case.report.services],
-        "moves": states.moves_from(case.status, consent_share=case.report.consent_share)
-        if membership.can_work_cases
+        "moves": states.moves_from(case.status, consent_share=consent)
+        if access.works_case and case.erased_at is None
         else [],
         "colleagues": selectors.colleagues(case),
         "timeline": selectors.timeline(case),
@@ -252,7 +275,7 @@ def evidence_copy(request: HttpRequest, case_id: int, item_id: int) -> HttpRespo
         item, reader = services.open_evidence(
             case, item_id, actor=request.user, identity=member_key(request)
         )
-    except (EvidenceItem.DoesNotExist, KeyLocked):
+    except (EvidenceItem.DoesNotExist, KeyLocked, CaseErased):
         raise Http404 from None
     response = StreamingHttpResponse(stream_chunks(reader), content_type=working_copy_mime(item))
     response["Content-Disposition"] = "inline"
@@ -281,6 +304,8 @@ def evidence_original(request: HttpRequest, case_id: int, item_id: int) -> HttpR
         except KeyLocked:
             messages.error(request, _("Your key is locked: sign in again to open files."))
             return _back(case)
+        except CaseErased:
+            return _back(case)  # the case page says it was erased
         return original_response(case, item, reader)
     return render(
         request,

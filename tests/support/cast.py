@@ -103,6 +103,7 @@ def file_report(
     urgency: tuple[str, ...] = (),
     category: str = "sextortion",
     files: tuple[tuple[str, bytes], ...] = (),
+    consent_share: bool = True,
 ) -> tuple[Report, reporting.PendingReceipt]:
     """A report filed through the reporting service, as the intake pages do: routing
     seals it to the organisation serving her region and to the coordination, and each
@@ -114,7 +115,7 @@ def file_report(
         language="ar",
         age_band="18_24",
         services=["listening", "legal"],
-        consent_share=True,
+        consent_share=consent_share,
         consent_statistics=True,
     )
     pending = reporting.new_receipt()
@@ -131,3 +132,12 @@ def file_report(
         recipients=recipients,
     )
     return report, pending
+
+
+def returning_reporter(pending: reporting.PendingReceipt, *, language: str = "fr") -> Client:
+    """Her browser on a return visit: the receipt code typed on the page, her key open
+    in the split-key session for what she does next."""
+    client = Client()
+    response = client.post(f"/{language}/return/", {"code": pending.display})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return client

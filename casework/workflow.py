@@ -1,0 +1,173 @@
+"""The transactional outbox: what must happen after a change, even if Redis or a worker dies.
+
+A service that changes something calls ``add_step()`` inside its own transaction, so the
+step row exists exactly when the change does.  Once the transaction commits, the step is
+sent to a worker (``run_step``); if Redis is down at that moment, the send fails quietly
+and the row waits.  Beat runs ``sweep()`` every CASEWORK_OUTBOX_SWEEP_SECONDS: it takes
+back steps whose worker died (their lease ran out) and re-sends steps that a previous
+sweep already found pending.  A worker claims a step with a conditional UPDATE, so a
+message delivered twice, or re-sent by the sweep while the first is still queued, does
+the step once; a finished step is deleted, so a late duplicate finds nothing to do.
+
+Why count sweeps instead of comparing a creation time: the step of a new report is
+written with her report, and an exact time on it would date her filing to the second
+(DESIGN.md keeps her times to the hour).  A step found pending by two sweeps in a row has
+waited at least one sweep interval, which is all "too long" needs to mean.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from casework.models import WorkflowStep
+
+logger = logging.getLogger(__name__)
+
+Kind = WorkflowStep.Kind
+State = WorkflowStep.State
+
+# kind -> the function that does it, given the step (casework/notifications.py fills it).
+PERFORMERS: dict[str, Callable[[WorkflowStep], None]] = {}
+
+
+def performs(kind: str):
+    def register(function: Callable[[WorkflowStep], None]):
+        PERFORMERS[kind] = function
+        return function
+
+    return register
+
+
+def _hour(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def add_step(kind: str, *, case=None, detail: dict | None = None) -> WorkflowStep:
+    """Record a step in the caller's transaction; it is sent to a worker after commit."""
+    step = WorkflowStep.objects.create(
+        kind=kind,
+        case=case,
+        detail=detail or {},
+        created_at=_hour(timezone.now()),
+    )
+    step_id = step.pk
+    transaction.on_commit(lambda: dispatch(step_id))
+    return step
+
+
+def dispatch(step_id: int, *, countdown: float | None = None) -> bool:
+    """Send the step to a worker; False if the broker could not take it (the sweep will).
+
+    Never raises: this runs after her report committed, and a broker outage must not
+    turn her "report received" into an error page.
+    """
+    from casework.tasks import run_step  # tasks import this module
+
+    try:
+        run_step.apply_async((step_id,), countdown=countdown, retry=False)
+    except Exception as exc:  # any broker failure means "the sweep sends it"
+        logger.warning(
+            "workflow step %s not sent (%s); the outbox sweep will send it",
+            step_id,
+            type(exc).__name__,
+        )
+        # Found "pending" already: the next sweep re-sends it without waiting another.
+        WorkflowStep.objects.filter(pk=step_id, state=State.PENDING).update(sweeps=1)
+        return False
+    return True
+
+
+def _claim(step_id: int) -> WorkflowStep | None:
+    now = timezone.now()
+    claimable = Q(state=State.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    claimable |= Q(state=State.RUNNING, lease_until__lt=now)  # its worker died
+    lease = now + timedelta(seconds=settings.CASEWORK_STEP_LEASE_SECONDS)
+    claimed = WorkflowStep.objects.filter(claimable, pk=step_id).update(
+        state=State.RUNNING, lease_until=lease, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    return WorkflowStep.objects.select_related("case").get(pk=step_id)
+
+
+def _error_text(exc: BaseException) -> str:
+    # The class and message of an SMTP or database error; performers never put content
+    # in exceptions they raise (they handle ids only).
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def run_step(step_id: int) -> str:
+    """Do one step if nobody else is doing or has done it.  Returns what happened."""
+    step = _claim(step_id)
+    if step is None:
+        return "skipped"
+    performer = PERFORMERS[step.kind]
+    try:
+        with transaction.atomic():
+            performer(step)
+            WorkflowStep.objects.filter(pk=step.pk).delete()
+    except Exception as exc:  # kept on the row, retried, shown to the operator
+        return _failed(step, exc)
+    return "done"
+
+
+def _failed(step: WorkflowStep, exc: BaseException) -> str:
+    now = timezone.now()
+    if step.attempts >= settings.CASEWORK_STEP_MAX_ATTEMPTS:
+        WorkflowStep.objects.filter(pk=step.pk).update(
+            state=State.FAILED, lease_until=None, last_error=_error_text(exc)
+        )
+        logger.error("workflow step %s failed for good: %s", step.pk, type(exc).__name__)
+        return "failed"
+    delay = min(30 * 2 ** (step.attempts - 1), 3600)
+    WorkflowStep.objects.filter(pk=step.pk).update(
+        state=State.PENDING,
+        lease_until=None,
+        not_before=now + timedelta(seconds=delay),
+        sweeps=1,  # if the retry message is lost, the sweep sends it once it is due
+        last_error=_error_text(exc),
+    )
+    logger.warning("workflow step %s will be retried: %s", step.pk, type(exc).__name__)
+    step_id = step.pk
+    transaction.on_commit(lambda: dispatch(step_id, countdown=delay))
+    return "retry"
+
+
+def sweep() -> int:
+    """Take back steps whose worker died, re-send steps waiting too long.  Returns how
+    many were sent."""
+    now = timezone.now()
+    WorkflowStep.objects.filter(state=State.RUNNING, lease_until__lt=now).update(
+        state=State.PENDING, lease_until=None, sweeps=1
+    )
+    due = WorkflowStep.objects.filter(state=State.PENDING).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    stale = list(due.filter(sweeps__gte=1).values_list("pk", flat=True))
+    due.filter(sweeps=0).update(sweeps=1)
+    if stale:
+        # Back to zero: under a long backlog a step is re-sent every other sweep, not on
+        # every one.
+        WorkflowStep.objects.filter(pk__in=stale).update(sweeps=0)
+    sent = sum(dispatch(step_id) for step_id in stale)
+    if stale:
+        logger.info("outbox sweep re-sent %d of %d waiting step(s)", sent, len(stale))
+    return sent
+
+
+@transaction.atomic
+def retry_failed(step_ids: list[int]) -> int:
+    """The operator's "try again" on failed steps (admin action)."""
+    steps = WorkflowStep.objects.filter(pk__in=step_ids, state=State.FAILED)
+    ids = list(steps.values_list("pk", flat=True))
+    steps.update(state=State.PENDING, attempts=0, not_before=None, sweeps=0, last_error="")
+    for step_id in ids:
+        transaction.on_commit(lambda step_id=step_id: dispatch(step_id))
+    return len(ids)
