@@ -13,6 +13,12 @@ Why count sweeps instead of comparing a creation time: the step of a new report 
 written with her report, and an exact time on it would date her filing to the second
 (DESIGN.md keeps her times to the hour).  A step found pending by two sweeps in a row has
 waited at least one sweep interval, which is all "too long" needs to mean.
+
+For the same reason a step that follows one of HER acts (she filed, wrote, added
+evidence, answered a question) waits for the next full hour when
+CASEWORK_NOTIFY_ON_THE_HOUR is on (the default): an email leaves the server for mail
+providers nobody here controls, and its time would date her act to the minute.  The
+sweep sends it once the hour has come.
 """
 
 from __future__ import annotations
@@ -49,16 +55,23 @@ def _hour(moment):
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def add_step(kind: str, *, case=None, detail: dict | None = None) -> WorkflowStep:
-    """Record a step in the caller's transaction; it is sent to a worker after commit."""
+def add_step(
+    kind: str, *, case=None, detail: dict | None = None, after_her_act: bool = False
+) -> WorkflowStep:
+    """Record a step in the caller's transaction; it is sent to a worker after commit,
+    or, following one of her acts, at the next full hour (the module's docstring)."""
+    now = timezone.now()
+    hold = after_her_act and settings.CASEWORK_NOTIFY_ON_THE_HOUR
     step = WorkflowStep.objects.create(
         kind=kind,
         case=case,
         detail=detail or {},
-        created_at=_hour(timezone.now()),
+        created_at=_hour(now),
+        not_before=_hour(now) + timedelta(hours=1) if hold else None,
     )
-    step_id = step.pk
-    transaction.on_commit(lambda: dispatch(step_id))
+    if not hold:
+        step_id = step.pk
+        transaction.on_commit(lambda: dispatch(step_id))
     return step
 
 
@@ -94,7 +107,7 @@ def _claim(step_id: int) -> WorkflowStep | None:
     )
     if not claimed:
         return None
-    return WorkflowStep.objects.select_related("case").get(pk=step_id)
+    return WorkflowStep.objects.select_related("case__organization").get(pk=step_id)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -150,12 +163,15 @@ def sweep() -> int:
     due = WorkflowStep.objects.filter(state=State.PENDING).filter(
         Q(not_before__isnull=True) | Q(not_before__lte=now)
     )
-    stale = list(due.filter(sweeps__gte=1).values_list("pk", flat=True))
+    # Found waiting before, or held until a time that has come (her hour, a back-off).
+    stale = list(
+        due.filter(Q(sweeps__gte=1) | Q(not_before__isnull=False)).values_list("pk", flat=True)
+    )
     due.filter(sweeps=0).update(sweeps=1)
     if stale:
-        # Back to zero: under a long backlog a step is re-sent every other sweep, not on
-        # every one.
-        WorkflowStep.objects.filter(pk__in=stale).update(sweeps=0)
+        # Back to zero and no longer held: under a long backlog a step is re-sent every
+        # other sweep, not on every one.
+        WorkflowStep.objects.filter(pk__in=stale).update(sweeps=0, not_before=None)
     sent = sum(dispatch(step_id) for step_id in stale)
     if stale:
         logger.info("outbox sweep re-sent %d of %d waiting step(s)", sent, len(stale))

@@ -145,6 +145,10 @@ CASEWORK_QUEUE_PAGE_SIZE = env.int("CASEWORK_QUEUE_PAGE_SIZE", 50, minimum=5)
 CASEWORK_OUTBOX_SWEEP_SECONDS = env.int("CASEWORK_OUTBOX_SWEEP_SECONDS", 15, minimum=1)
 CASEWORK_STEP_LEASE_SECONDS = env.int("CASEWORK_STEP_LEASE_SECONDS", 420, minimum=1)
 CASEWORK_STEP_MAX_ATTEMPTS = env.int("CASEWORK_STEP_MAX_ATTEMPTS", 8, minimum=1)
+# Emails that follow her acts (a new case, her message or evidence, her answer) wait for
+# the next full hour, so that no mail provider learns the minute she acted (her times
+# are kept to the hour).  Off: they leave at once, and date her acts.
+CASEWORK_NOTIFY_ON_THE_HOUR = env.bool("CASEWORK_NOTIFY_ON_THE_HOUR", default=True)
 # Beat: escalations are checked every few minutes; assignees are reminded of open cases
 # nobody touched for CASEWORK_REMINDER_DAYS; closed cases are crypto-erased after
 # CASEWORK_RETENTION_DAYS.

@@ -385,7 +385,10 @@ def record_her_answer(request_id: int, *, granted: bool) -> Referral | None:
         referral.state = State.OFFERED
         referral.save(update_fields=["state"])
         workflow.add_step(
-            Kind.REFERRAL_OFFERED, case=referral.case, detail={"referral": referral.pk}
+            Kind.REFERRAL_OFFERED,
+            case=referral.case,
+            detail={"referral": referral.pk},
+            after_her_act=True,
         )
     else:
         referral.state = State.REFUSED
@@ -393,6 +396,9 @@ def record_her_answer(request_id: int, *, granted: bool) -> Referral | None:
         referral.answered_at = referral.consent_request.answered_at
         referral.save(update_fields=["state", "answered_at"])
         workflow.add_step(
-            Kind.REFERRAL_ANSWERED, case=referral.case, detail={"referral": referral.pk}
+            Kind.REFERRAL_ANSWERED,
+            case=referral.case,
+            detail={"referral": referral.pk},
+            after_her_act=True,
         )
     return referral

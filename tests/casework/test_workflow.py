@@ -43,6 +43,13 @@ def assert_no_content(message) -> None:
         assert secret not in text
 
 
+@pytest.fixture(autouse=True)
+def _announce_at_once(settings):
+    # These tests are about what is sent and to whom; holding her acts' emails until the
+    # full hour (the default) has its own test below.
+    settings.CASEWORK_NOTIFY_ON_THE_HOUR = False
+
+
 @pytest.fixture
 def reported(cast):
     cast.orgs["association"].notification_email = "permanence@association.example"
@@ -60,6 +67,24 @@ def test_filing_a_report_writes_its_notification_step_with_the_case(reported):
     assert step.created_at == case.opened_at
     assert step.not_before is None
     assert step.lease_until is None
+
+
+def test_her_new_case_is_announced_at_the_next_full_hour_not_the_minute_she_filed(cast, settings):
+    settings.CASEWORK_NOTIFY_ON_THE_HOUR = True
+    report, _ = file_report(narrative=NARRATIVE)
+    (step,) = steps(Kind.NEW_CASE)
+    assert step.not_before == report.created_at + timedelta(hours=1)
+    assert workflow.run_step(step.pk) == "skipped"  # a message now would date her filing
+    assert workflow.sweep() == 0
+    assert mail.outbox == []
+    # The hour comes: the next sweep sends it, whatever it counted before.
+    WorkflowStep.objects.filter(pk=step.pk).update(not_before=timezone.now())
+    assert workflow.sweep() == 1
+    assert workflow.run_step(step.pk) == "done"
+    assert len(mail.outbox) == 1
+    # What staff do is not held: an escalation is told at once.
+    services.escalate_overdue(now=report.case.sla_due_at + timedelta(minutes=1))
+    assert steps(Kind.ESCALATION)[0].not_before is None
 
 
 def test_a_failed_filing_leaves_no_case_and_no_step(cast):
