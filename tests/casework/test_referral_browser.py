@@ -49,9 +49,29 @@ def test_she_agrees_in_arabic_without_scripts_and_the_clinic_then_reads_her_repo
 
     referral.refresh_from_db()
     assert referral.state == Referral.State.OFFERED
-    lawyer = signed_in_client(cast.users["leila"])
-    assert lawyer.get(f"/fr/staff/cases/{report.case.pk}/").status_code == 404
-    accepted = lawyer.post(f"/fr/staff/referrals/{referral.pk}/accept/")
-    assert accepted.status_code == 302
-    case_page = lawyer.get(f"/fr/staff/cases/{report.case.pk}/").content.decode()
-    assert NARRATIVE in case_page
+    lawyer_client = signed_in_client(cast.users["leila"])
+    assert lawyer_client.get(f"/fr/staff/cases/{report.case.pk}/").status_code == 404
+
+    # The lawyer, in her browser: the referral with its reason (opened with her
+    # organisation's key), accept, then the case, read-only.
+    lawyer = browser.new_context(viewport={"width": 1024, "height": 800})
+    lawyer.add_cookies(
+        [
+            {"name": name, "value": morsel.value, "url": live_server.url}
+            for name, morsel in lawyer_client.cookies.items()
+        ]
+    )
+    page = lawyer.new_page()
+    page.goto(f"{live_server.url}/fr/staff/referrals/")
+    offered = page.get_by_test_id(f"referral-{referral.pk}")
+    assert "Elle veut porter plainte." in offered.inner_text()
+    assert "Association A" in offered.inner_text()
+    page.screenshot(path=str(tmp_path / "referrals-fr.png"), full_page=True)
+    offered.get_by_role("button", name="Accepter").click()
+    assert f"Votre organisation lit désormais le dossier {report.case.reference}" in (
+        page.locator(".flash").inner_text()
+    )
+    page.get_by_role("link", name=report.case.reference).click()
+    assert page.get_by_test_id("narrative").inner_text() == NARRATIVE
+    assert page.locator("#messages textarea").count() == 0  # she reads; Association A works
+    lawyer.close()
