@@ -32,7 +32,7 @@ lock: $(VENV_STAMP) ## re-pin requirements/*.txt from pyproject.toml
 	.venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements/base.txt pyproject.toml
 	.venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements/dev.txt pyproject.toml
 
-bench: $(VENV_STAMP) ## measure sealing, intake, queue and routing speed and memory (docs/BENCHMARKS.md)
+bench: $(VENV_STAMP) ## measure sealing, intake, queue, routing and bundle speed and memory (docs/BENCHMARKS.md)
 	@. scripts/lib.sh && ensure_age
 	.venv/bin/python bench/seal.py --rounds 5
 	@. scripts/lib.sh && ensure_postgres
@@ -40,6 +40,7 @@ bench: $(VENV_STAMP) ## measure sealing, intake, queue and routing speed and mem
 	.venv/bin/python bench/queue.py --cases 100000 --requests 100
 	@. scripts/lib.sh && ensure_command redis-server redis-server
 	.venv/bin/python bench/routing.py --reports 1000 --clients 4
+	.venv/bin/python bench/bundle.py --size-mib 1024 --files 4
 
 clean: ## remove .venv, compiled catalogues and local data under var/
 	rm -rf .venv var staticfiles $(MO_FILES)

@@ -9,7 +9,9 @@ class CaseworkConfig(AppConfig):
 
     def ready(self) -> None:
         import casework.referral_receivers  # noqa: F401 - her answers to referrals
-        from casework import auth, notifications, receivers  # noqa: F401 - receivers, performers
+
+        # receivers, step performers, the bundle builder's start-up hook
+        from casework import auth, builder, notifications, receivers  # noqa: F401
         from casework.routing import report_recipients
         from reporting.services import register_recipient_resolver
 

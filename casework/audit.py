@@ -65,6 +65,13 @@ class Action:
     REFERRAL_CONSENT_ASKED = "referral.consent_asked"
     REFERRAL_ACCEPTED = "referral.accepted"
     REFERRAL_DECLINED = "referral.declined"
+    BUNDLE_REQUESTED = "bundle.requested"
+    BUNDLE_APPROVED = "bundle.approved"
+    BUNDLE_REFUSED = "bundle.refused"
+    BUNDLE_BUILT = "bundle.built"
+    BUNDLE_FAILED = "bundle.failed"
+    BUNDLE_DOWNLOADED = "bundle.downloaded"
+    BUNDLE_EXPIRED = "bundle.expired"
 
 
 # Reading: what the timeline leaves out (it shows what was done, not who looked).

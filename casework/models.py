@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -397,6 +399,8 @@ class WorkflowStep(models.Model):
         REMINDER = "reminder", _("Remind a caseworker of cases left untouched")
         REFERRAL_OFFERED = "referral_offered", _("Tell an organisation a referral waits")
         REFERRAL_ANSWERED = "referral_answered", _("Tell the referring caseworker the answer")
+        BUNDLE_REQUESTED = "bundle_requested", _("Tell the organisation a bundle is asked for")
+        BUNDLE_ANSWERED = "bundle_answered", _("Tell the lawyer her bundle is ready, or why not")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -427,3 +431,82 @@ class WorkflowStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} step {self.pk}"
+
+
+class BundleBuilder(models.Model):
+    """A worker process that builds evidence bundles (casework/bundles.py).
+
+    It made an X25519 identity when it started, in its memory only: never written to
+    the database, the disk or Redis.  Approving a bundle lends that identity access to
+    the case's sealed objects (a stanza added to each header); the builder opens them,
+    builds, and takes its stanzas back.  A builder that stops takes its key with it, so
+    a copy of the server opens nothing.
+    """
+
+    name = models.CharField(max_length=200, unique=True)  # the worker's hostname
+    recipient = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    heard_at = models.DateTimeField()  # it says it is alive every CASEWORK_BUILDER_BEAT s
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Bundle(models.Model):
+    """A court-ready evidence bundle of a case, asked for by a legal partner
+    (docs/BUNDLES.md): requested, approved by the case's organisation, built by a
+    worker, then downloaded as one age file sealed to the legal partner."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Waiting for approval")
+        PENDING = "pending", _("Approved, waiting to be built")
+        BUILDING = "building", _("Being built")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+        REFUSED = "refused", _("Refused")
+        EXPIRED = "expired", _("Expired")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="bundles")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="bundles"
+    )  # the legal partner it is sealed to
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    approved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    include_notes = models.BooleanField(default=False)
+    include_messages = models.BooleanField(default=False)
+    # Sealed to both organisations: why the case's organisation said no.
+    refusal = models.OneToOneField(
+        SealedObject, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTED)
+    builder = models.CharField(max_length=200, blank=True)
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    failure = models.CharField(max_length=300, blank=True)
+    # The sealed bundle: a whole age file in the blob store (header included).
+    blob_key = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)  # of the sealed file
+    built_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"bundle {self.uuid} of {self.case_id}"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 0
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+    @property
+    def file_name(self) -> str:
+        return f"bundle-{self.case.reference}-{self.uuid.hex[:8]}.age"

@@ -22,7 +22,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from casework import workflow
-from casework.models import Case, Membership, Organization, Referral, User, WorkflowStep
+from casework.models import (
+    Bundle,
+    Case,
+    Membership,
+    Organization,
+    Referral,
+    User,
+    WorkflowStep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -192,4 +200,46 @@ def referral_answered(step: WorkflowStep) -> None:
             },
             "referral_answered",
             {"referral": referral, "link": _link("casework:case", referral.case_id)},
+        )
+
+
+def _bundle(step: WorkflowStep) -> Bundle | None:
+    return (
+        Bundle.objects.filter(pk=step.detail.get("bundle"))
+        .select_related("case__organization", "organization", "requested_by")
+        .first()
+    )
+
+
+@workflow.performs(Kind.BUNDLE_REQUESTED)
+def bundle_requested(step: WorkflowStep) -> None:
+    bundle = _bundle(step)
+    if bundle is None or bundle.state != Bundle.State.REQUESTED:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        _send(
+            organization_addresses(bundle.case.organization),
+            _("%(organization)s asks for an evidence bundle of case %(reference)s")
+            % {"organization": bundle.organization.name, "reference": bundle.case.reference},
+            "bundle_requested",
+            {"bundle": bundle, "link": _link("casework:case", bundle.case_id)},
+        )
+
+
+@workflow.performs(Kind.BUNDLE_ANSWERED)
+def bundle_answered(step: WorkflowStep) -> None:
+    bundle = _bundle(step)
+    if bundle is None:
+        return
+    lawyer = bundle.requested_by
+    with translation.override(settings.LANGUAGE_CODE):
+        _send(
+            [lawyer.email] if lawyer.is_active and lawyer.email else [],
+            _("Evidence bundle of case %(reference)s: %(state)s")
+            % {"reference": bundle.case.reference, "state": bundle.get_state_display()},
+            "bundle_answered",
+            {
+                "bundle": bundle,
+                "link": _link("casework:bundle", bundle.case_id, bundle.uuid),
+            },
         )

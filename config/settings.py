@@ -155,6 +155,11 @@ CASEWORK_NOTIFY_ON_THE_HOUR = env.bool("CASEWORK_NOTIFY_ON_THE_HOUR", default=Tr
 CASEWORK_ESCALATION_CHECK_SECONDS = env.int("CASEWORK_ESCALATION_CHECK_SECONDS", 300, minimum=10)
 CASEWORK_REMINDER_DAYS = env.int("CASEWORK_REMINDER_DAYS", 3, minimum=1)
 CASEWORK_RETENTION_DAYS = env.int("CASEWORK_RETENTION_DAYS", 365, minimum=1)
+# Evidence bundles: the queue a bundle builder consumes (run one worker with
+# `-Q bundles`, see the Procfile), and how many days a built bundle may be downloaded.
+CASEWORK_BUNDLE_QUEUE = env.str("CASEWORK_BUNDLE_QUEUE", "bundles")
+CASEWORK_BUNDLE_DAYS = env.int("CASEWORK_BUNDLE_DAYS", 14, minimum=1)
+CASEWORK_BUILDER_BEAT = env.int("CASEWORK_BUILDER_BEAT", 30, minimum=1)
 # The address staff open from a notification ("https://signalement.example.ma").
 SITE_URL = env.str("SITE_URL", "http://localhost:8000").rstrip("/")
 AUTH_PASSWORD_VALIDATORS = [
@@ -243,6 +248,11 @@ EVIDENCE_BLOB_ROOT = Path(env.str("EVIDENCE_BLOB_ROOT", str(VAR_DIR / "blobs")))
 # organisation key is also sealed to it, so a team that lost all its members' passwords
 # can be given access again.
 EVIDENCE_RECOVERY_RECIPIENT = env.str("EVIDENCE_RECOVERY_RECIPIENT")
+# The platform's Ed25519 key that signs evidence bundles (evidence/bundles.py): made on
+# first use if missing.  It opens nothing (integrity, not secrecy); back it up.
+EVIDENCE_SIGNING_KEY_FILE = Path(
+    env.str("EVIDENCE_SIGNING_KEY_FILE", str(VAR_DIR / "signing-key.pem"))
+).resolve()
 # log2 of scrypt's N for a member's key under her password: 17 costs 128 MiB and about
 # 0.3 s per login, and is what an attacker with a copy of the database pays per guess.
 EVIDENCE_MEMBER_WORK_FACTOR = env.int("EVIDENCE_MEMBER_WORK_FACTOR", 17, minimum=10)
@@ -327,6 +337,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "remind-assignees": {"task": "casework.tasks.remind_assignees", "schedule": 3600.0},
     "apply-retention": {"task": "casework.tasks.apply_retention", "schedule": 3600.0},
+    "expire-bundles": {"task": "casework.tasks.expire_bundles", "schedule": 3600.0},
 }
 
 # --- logging ----------------------------------------------------------------------------

@@ -73,6 +73,7 @@ class CustodyEvent(models.Model):
         RECEIVED = "received"
         WORKING_COPY_MADE = "working_copy_made"
         WORKING_COPY_REFUSED = "working_copy_refused"
+        EXPORTED = "exported"  # into an evidence bundle (detail: the bundle's identifier)
 
     item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="custody")
     action = models.CharField(max_length=32, choices=Action.choices)

@@ -168,6 +168,14 @@ def open_object(sealed: SealedObject, identities: Iterable[age.Identity]) -> age
         raise
 
 
+def plaintext_size(sealed: SealedObject) -> int:
+    """The plaintext's length, from the payload's: a 16-byte nonce, then chunks of up to
+    64 KiB each followed by a 16-byte tag (an empty plaintext is one empty chunk)."""
+    body = sealed.payload_size - age.stream.NONCE_SIZE
+    chunks = max(1, -(-body // (age.CHUNK_SIZE + age.stream.TAG_SIZE)))
+    return body - chunks * age.stream.TAG_SIZE
+
+
 def read_object(sealed: SealedObject, identities: Iterable[age.Identity]) -> bytes:
     with open_object(sealed, identities) as reader:
         return reader.read()
@@ -192,6 +200,36 @@ def share_object(
     locked.header = header
     locked.save(update_fields=["header"])
     sealed.header = header
+
+
+@transaction.atomic
+def lend_object(
+    sealed: SealedObject, *, unlocked_by: Iterable[age.Identity], to: age.Recipient
+) -> None:
+    """Add one recipient to an object's header, keeping every other stanza: a short
+    loan (a bundle builder's in-memory key), taken back with ``take_back_object``."""
+    locked = SealedObject.objects.select_for_update().get(pk=sealed.pk)
+    if locked.is_erased:
+        raise SealedObjectErased(sealed.pk)
+    try:
+        locked.header = age.add_stanzas(bytes(locked.header), list(unlocked_by), [to])
+    except age.NoIdentityMatch:
+        raise CannotOpen(sealed.pk) from None
+    locked.save(update_fields=["header"])
+
+
+@transaction.atomic
+def take_back_object(sealed: SealedObject, *, identity: age.Identity) -> None:
+    """Remove from an object's header every stanza ``identity`` opens (the end of a
+    loan).  Nothing to do if it opens none, or the object was erased meanwhile."""
+    locked = SealedObject.objects.select_for_update().get(pk=sealed.pk)
+    if locked.is_erased:
+        return
+    try:
+        locked.header = age.drop_stanzas(bytes(locked.header), identity)
+    except age.NoIdentityMatch:
+        return
+    locked.save(update_fields=["header"])
 
 
 @transaction.atomic

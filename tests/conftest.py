@@ -31,6 +31,7 @@ def blob_root(settings, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("blobs")
     settings.EVIDENCE_BLOB_ROOT = root
     settings.VAR_DIR = tmp_path_factory.mktemp("var")
+    settings.EVIDENCE_SIGNING_KEY_FILE = settings.VAR_DIR / "signing-key.pem"
     return root
 
 

@@ -1,6 +1,19 @@
 """Every state change on the NGO side (CONVENTIONS.md): members and their keys, then
 cases.  Views, the API, tasks and commands call these; none of them saves a model."""
 
+from casework.services.bundles import OPEN as BUNDLE_OPEN_STATES
+from casework.services.bundles import (
+    approve_bundle,
+    build_bundle,
+    bundle_for,
+    bundles_of,
+    expire_bundles,
+    lawyer_access,
+    record_download,
+    refuse_bundle,
+    request_bundle,
+)
+from casework.services.bundles import refusal_text as bundle_refusal_text
 from casework.services.cases import (
     CaseFile,
     add_note,
@@ -43,6 +56,7 @@ from casework.services.referrals import (
 )
 
 __all__ = [
+    "BUNDLE_OPEN_STATES",
     "CaseFile",
     "ReferralRefused",
     "ReferralView",
@@ -50,29 +64,39 @@ __all__ = [
     "add_member",
     "add_note",
     "apply_retention",
+    "approve_bundle",
     "assign_case",
+    "build_bundle",
+    "bundle_for",
+    "bundle_refusal_text",
+    "bundles_of",
     "case_referrals",
     "change_password",
     "change_status",
     "decline_referral",
     "erase_case",
     "escalate_overdue",
+    "expire_bundles",
     "grant_key_access",
     "grant_waiting_member",
     "invite_member",
+    "lawyer_access",
     "may_answer",
     "open_case",
     "open_evidence",
     "organization_identity",
     "read_case_file",
     "received_referrals",
+    "record_download",
     "record_her_answer",
     "refer_case",
     "referral_targets",
     "referrals_received_by",
+    "refuse_bundle",
     "remind_assignees",
     "remove_member",
     "reply_to_reporter",
+    "request_bundle",
     "set_tags",
     "unlock_member_key",
 ]

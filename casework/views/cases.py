@@ -28,6 +28,7 @@ from casework.forms import (
     TagsForm,
 )
 from casework.models import Case, User
+from casework.views.bundles import bundle_context
 from evidence.exceptions import CannotOpen
 from evidence.models import CustodyEvent, EvidenceItem
 from reporting import facts
@@ -140,6 +141,7 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         "note_form": forms.get("note_form") or NoteForm(),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "now": timezone.now(),
+        **bundle_context(request, case, access),
     }
     return render(request, "casework/case.html", context, status=status)
 

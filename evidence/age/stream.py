@@ -69,6 +69,28 @@ def reissue_header(
     return new_header(recipients, file_key).raw
 
 
+def add_stanzas(
+    header: bytes | Header, identities: Iterable[Identity], recipients: Iterable[Recipient]
+) -> bytes:
+    """The same header with stanzas for ``recipients`` added and every other stanza kept
+    as it is (a recipient's public key cannot be read back from its stanza, so this is
+    how to add one without knowing the others)."""
+    if isinstance(header, bytes):
+        header = read_header(io.BytesIO(header))
+    file_key = unwrap_file_key(header, identities)
+    added = [stanza for recipient in recipients for stanza in recipient.wrap(file_key)]
+    return Header.build([*header.stanzas, *added], file_key).raw
+
+
+def drop_stanzas(header: bytes | Header, identity: Identity) -> bytes:
+    """The same header without the stanzas ``identity`` opens: it gives up its access."""
+    if isinstance(header, bytes):
+        header = read_header(io.BytesIO(header))
+    file_key = unwrap_file_key(header, [identity])
+    kept = [stanza for stanza in header.stanzas if identity.unwrap([stanza]) is None]
+    return Header.build(kept, file_key).raw
+
+
 class PayloadWriter:
     """Push-style encryptor: ``write()`` any sizes, then ``close()``.
 

@@ -44,6 +44,8 @@ def url(name: str, params, case_id: int, item_id: int) -> str:
     kwargs = {"case_id": case_id}
     if "item_id" in params:
         kwargs["item_id"] = item_id
+    if "bundle_id" in params:  # none exists: the case's 404 must come first anyway
+        kwargs["bundle_id"] = "00000000-0000-4000-8000-000000000000"
     return reverse(name, kwargs=kwargs)
 
 

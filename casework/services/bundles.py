@@ -1,0 +1,424 @@
+"""Evidence bundles: a legal partner asks, the case's organisation approves, a builder
+builds, the legal partner downloads (docs/BUNDLES.md for the format, docs/CASEWORK.md for
+the steps).
+
+Who holds which key at each step, and why: the lawyer's organisation reads the case
+through an accepted referral (its key opens her report's headers), but asking is not
+enough: the organisation that holds the case approves, with her consent on record, and
+its member's open key lends the builder (casework/builder.py) access to exactly the
+objects this bundle needs.  The builder seals the bundle to the legal partner's key only,
+and gives its loan back.  Every staff step is in the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from casework import audit, builder, states, workflow
+from casework.audit import Action
+from casework.exceptions import NotAllowed
+from casework.models import Bundle, Case, CaseNote, Membership, Organization, User, WorkflowStep
+from casework.selectors import Access, reading_access
+from casework.services.cases import _organization_key, _worker
+from evidence import age, bundles, keys
+from evidence import services as evidence
+from evidence.blobstore import blob_store, new_key
+from evidence.exceptions import CannotOpen
+from evidence.models import CustodyEvent
+
+logger = logging.getLogger(__name__)
+
+State = Bundle.State
+Kind = WorkflowStep.Kind
+OPEN = [State.REQUESTED, State.PENDING, State.BUILDING]
+SYSTEM = "system"
+
+
+class BundleRefused(Exception):
+    """The bundle cannot be asked for, approved or built as asked: ``args[0]`` says why
+    (``open``, ``erased``, ``no_consent``, ``no_builder``, ``answered``)."""
+
+
+# --- who may do what ----------------------------------------------------------------------
+
+
+def lawyer_access(case: Case, user: User) -> Access | None:
+    """Her access to the case as a member of a legal partner it was referred to (and
+    accepted), in a role that asks for bundles; None otherwise."""
+    access = reading_access(user, case)
+    if access is None or access.via != Access.REFERRAL:
+        return None
+    membership = access.membership
+    if membership.organization.kind != Organization.Kind.LEGAL_PARTNER:
+        return None
+    if membership.role not in (Membership.Role.LEGAL_PARTNER, Membership.Role.ORG_ADMIN):
+        return None
+    return access
+
+
+def bundles_of(case: Case, user: User) -> list[Bundle]:
+    """The bundles of this case she may see: all of them for the case's organisation,
+    her own organisation's for a legal partner; none for anyone else."""
+    access = reading_access(user, case)
+    if access is None:
+        return []
+    found = Bundle.objects.filter(case=case).select_related("requested_by", "approved_by")
+    if access.is_owner:
+        return list(found)
+    if lawyer_access(case, user) is not None:
+        return list(found.filter(organization=access.organization))
+    return []
+
+
+def bundle_for(case: Case, user: User, bundle_uuid) -> Bundle:
+    """One bundle of the case she may see, or Bundle.DoesNotExist (a 404)."""
+    for bundle in bundles_of(case, user):
+        if str(bundle.uuid) == str(bundle_uuid):
+            return bundle
+    raise Bundle.DoesNotExist(bundle_uuid)
+
+
+# --- asking, approving, refusing ----------------------------------------------------------
+
+
+def _now():
+    return timezone.now()
+
+
+@transaction.atomic
+def request_bundle(case: Case, *, actor: User) -> Bundle:
+    """A legal partner's member asks for a bundle of a case referred to her organisation."""
+    access = lawyer_access(case, actor)
+    if access is None:
+        raise NotAllowed("bundle", case.pk)
+    if case.erased_at is not None:
+        raise BundleRefused("erased")
+    if Bundle.objects.filter(case=case, organization=access.organization, state__in=OPEN):
+        raise BundleRefused("open")
+    bundle = Bundle.objects.create(
+        case=case, organization=access.organization, requested_by=actor, requested_at=_now()
+    )
+    audit.record(
+        actor,
+        Action.BUNDLE_REQUESTED,
+        case=case,
+        organization=access.organization,
+        detail={"bundle": str(bundle.uuid)},
+    )
+    workflow.add_step(Kind.BUNDLE_REQUESTED, case=case, detail={"bundle": bundle.pk})
+    return bundle
+
+
+def _lent_objects(bundle: Bundle) -> list:
+    """Every sealed object the bundle reads: her words, each file's original, working
+    copy and note, and the conversation and the notes if the approver included them."""
+    report = bundle.case.report
+    objects = [report.content]
+    for item in report.evidence.select_related("original", "working_copy", "note"):
+        objects += [item.original, item.working_copy, item.note]
+    if bundle.include_messages:
+        objects += [m.body for m in report.messages.select_related("body")]
+    if bundle.include_notes:
+        objects += [
+            n.body for n in CaseNote.objects.filter(case=bundle.case).select_related("body")
+        ]
+    return [obj for obj in objects if obj is not None and not obj.is_erased]
+
+
+def approve_bundle(
+    bundle: Bundle,
+    *,
+    actor: User,
+    identity: keys.Identity | None,
+    include_notes: bool = False,
+    include_messages: bool = False,
+) -> Bundle:
+    """The case's organisation says yes: with her consent on record, its key lends a
+    running builder access to what the bundle needs, and the job goes to that builder."""
+    candidates = builder.live_builders()
+    with transaction.atomic():
+        locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
+        case = locked.case
+        _worker(case, actor)
+        if locked.state != State.REQUESTED:
+            raise BundleRefused("answered")
+        if not states.has_consent(case):
+            raise BundleRefused("no_consent")
+        org_key = _organization_key(case, identity)
+        if not candidates:
+            raise BundleRefused("no_builder")
+        chosen = candidates[0]
+        locked.include_notes, locked.include_messages = include_notes, include_messages
+        lent = _lent_objects(locked)
+        recipient = age.X25519Recipient.parse(chosen.recipient)
+        for sealed in lent:
+            evidence.lend_object(sealed, unlocked_by=[org_key], to=recipient)
+        locked.state = State.PENDING
+        locked.approved_by, locked.approved_at = actor, _now()
+        locked.builder = chosen.name
+        locked.progress_total = sum(evidence.plaintext_size(s) for s in lent)
+        locked.save()
+        audit.record(
+            actor,
+            Action.BUNDLE_APPROVED,
+            case=case,
+            detail={
+                "bundle": str(locked.uuid),
+                "notes": include_notes,
+                "messages": include_messages,
+            },
+        )
+        bundle_id, queue = locked.pk, builder.private_queue(chosen.name)
+        transaction.on_commit(lambda: _send_to_builder(bundle_id, queue))
+    return locked
+
+
+def _send_to_builder(bundle_id: int, queue: str) -> None:
+    from casework.tasks import build_bundle
+
+    try:
+        build_bundle.apply_async((bundle_id,), queue=queue, retry=False)
+    except Exception as exc:  # the broker went down between the ping and now
+        logger.warning("bundle %s not sent to its builder (%s)", bundle_id, type(exc).__name__)
+        Bundle.objects.filter(pk=bundle_id, state=State.PENDING).update(
+            state=State.FAILED, failure="unreachable"
+        )
+
+
+@transaction.atomic
+def refuse_bundle(bundle: Bundle, *, actor: User, reason: str) -> Bundle:
+    """The case's organisation says no, and why (sealed to both organisations)."""
+    locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
+    case = locked.case
+    _worker(case, actor)
+    if locked.state != State.REQUESTED:
+        raise BundleRefused("answered")
+    if not reason.strip():
+        raise BundleRefused("reason")
+    recipients = [
+        keys.parse_recipient(org.key_recipient) for org in (case.organization, locked.organization)
+    ]
+    with evidence.discard_on_failure():
+        locked.refusal = evidence.seal_bytes(
+            json.dumps({"text": reason.strip()}, ensure_ascii=False).encode(), recipients
+        )
+    locked.state = State.REFUSED
+    locked.approved_by, locked.approved_at = actor, _now()
+    locked.save()
+    audit.record(actor, Action.BUNDLE_REFUSED, case=case, detail={"bundle": str(locked.uuid)})
+    workflow.add_step(Kind.BUNDLE_ANSWERED, case=case, detail={"bundle": locked.pk})
+    return locked
+
+
+def refusal_text(bundle: Bundle, *, organization: Organization, identity) -> str | None:
+    """The reason of a refusal, opened with the member's organisation key (None when
+    locked or not refused)."""
+    if bundle.refusal is None or identity is None:
+        return None
+    try:
+        from casework.services.members import organization_identity
+
+        org_key = organization_identity(organization, identity)
+        return json.loads(evidence.read_object(bundle.refusal, [org_key]))["text"]
+    except Exception:  # a locked or missing key: the page says the reason stays sealed
+        return None
+
+
+# --- building (in the builder process) ----------------------------------------------------
+
+
+class _CountingSink:
+    """The bundle file as it is written: its SHA-256 and length, for the record."""
+
+    def __init__(self, sink) -> None:
+        self.sink, self.sha256, self.size = sink, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
+
+
+@dataclass
+class _Progress:
+    bundle_id: int
+    done: int = 0
+    written: int = 0
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        # A row update every 4 MiB: the page reloads every few seconds anyway.
+        if self.done - self.written >= 4 * 1024 * 1024:
+            Bundle.objects.filter(pk=self.bundle_id).update(progress_done=self.done)
+            self.written = self.done
+
+
+def build_bundle(bundle_id: int) -> str:
+    """Build one approved bundle, in the builder that was lent the keys.  Safe to run
+    twice: the bundle is claimed by a conditional update."""
+    key = builder.identity()
+    if key is None:
+        return "not a builder"
+    claimed = Bundle.objects.filter(
+        pk=bundle_id, state=State.PENDING, builder=builder.name()
+    ).update(state=State.BUILDING, progress_done=0)
+    if not claimed:
+        return "skipped"
+    bundle = Bundle.objects.select_related(
+        "case__report", "case__organization", "organization", "requested_by", "approved_by"
+    ).get(pk=bundle_id)
+    lent = _lent_objects(bundle)
+    blob = new_key()
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            digest, size = _write(bundle, key, blob)
+    except Exception as exc:
+        blob_store().delete(blob)
+        _failed(bundle, exc)
+        return "failed"
+    finally:
+        for sealed in lent:  # the loan ends, whatever happened
+            evidence.take_back_object(sealed, identity=key)
+    _built(bundle, blob, digest, size)
+    return "built"
+
+
+def _failure_text(exc: BaseException) -> str:
+    # Never the exception's message: it may carry a file's name, which is hers.
+    if isinstance(exc, bundles.BundleBroken):
+        return "broken_file"
+    if isinstance(exc, CannotOpen):
+        return "cannot_open"
+    if isinstance(exc, OSError):
+        return "storage"
+    return type(exc).__name__[:60]
+
+
+def _failed(bundle: Bundle, exc: BaseException) -> None:
+    logger.error("bundle %s failed: %s", bundle.uuid, type(exc).__name__)
+    with transaction.atomic():
+        Bundle.objects.filter(pk=bundle.pk).update(state=State.FAILED, failure=_failure_text(exc))
+        audit.record(
+            SYSTEM,
+            Action.BUNDLE_FAILED,
+            case=bundle.case,
+            detail={"bundle": str(bundle.uuid), "reason": _failure_text(exc)},
+        )
+        workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
+
+
+def _built(bundle: Bundle, blob: str, digest: str, size: int) -> None:
+    now = _now()
+    with transaction.atomic():
+        Bundle.objects.filter(pk=bundle.pk).update(
+            state=State.READY,
+            blob_key=blob,
+            sha256=digest,
+            size=size,
+            built_at=now,
+            expires_at=now + timedelta(days=settings.CASEWORK_BUNDLE_DAYS),
+            progress_done=bundle.progress_total,
+        )
+        CustodyEvent.objects.bulk_create(
+            CustodyEvent(
+                item=item,
+                action=CustodyEvent.Action.EXPORTED,
+                actor=bundle.approved_by.get_username(),
+                at=now,
+                detail={"bundle": str(bundle.uuid), "to": bundle.organization.name},
+            )
+            for item in bundle.case.report.evidence.all()
+        )
+        audit.record(
+            SYSTEM,
+            Action.BUNDLE_BUILT,
+            case=bundle.case,
+            detail={"bundle": str(bundle.uuid), "sha256": digest, "size": size},
+        )
+        workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
+
+
+def _write(bundle: Bundle, key: age.X25519Identity, blob: str) -> tuple[str, int]:
+    from casework import bundle_content
+
+    case = bundle.case
+    recipient = keys.parse_recipient(bundle.organization.key_recipient)
+    with blob_store().writer(blob) as out:
+        sink = _CountingSink(out)
+        writer = bundles.BundleWriter(
+            sink,
+            recipients=[recipient],
+            bag_name=f"bundle-{case.reference}-{_now():%Y%m%d}",
+            progress=_Progress(bundle.pk),
+        )
+        try:
+            bundle_content.write(writer, bundle, key)
+        except BaseException:
+            writer.abort()
+            raise
+    return sink.sha256.hexdigest(), sink.size
+
+
+# --- after ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_download(bundle: Bundle, *, actor: User) -> None:
+    """The lawyer takes the file; audited before the first byte leaves."""
+    if lawyer_access(bundle.case, actor) is None or bundle.state != State.READY:
+        raise NotAllowed("bundle", bundle.case_id)
+    audit.record(
+        actor,
+        Action.BUNDLE_DOWNLOADED,
+        case=bundle.case,
+        organization=bundle.organization,
+        detail={"bundle": str(bundle.uuid)},
+    )
+
+
+def expire_bundles(*, now=None) -> int:
+    """Beat: ready bundles past their date lose their file (the lawyer has had
+    CASEWORK_BUNDLE_DAYS to take it; a new one can be asked for)."""
+    now = now or _now()
+    expired = 0
+    for bundle_id in Bundle.objects.filter(state=State.READY, expires_at__lt=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            bundle = (
+                Bundle.objects.select_for_update()
+                .filter(pk=bundle_id, state=State.READY)
+                .select_related("case")
+                .first()
+            )
+            if bundle is None:
+                continue
+            Bundle.objects.filter(pk=bundle_id).update(state=State.EXPIRED)
+            audit.record(
+                SYSTEM, Action.BUNDLE_EXPIRED, case=bundle.case, detail={"bundle": str(bundle.uuid)}
+            )
+            key = bundle.blob_key
+            transaction.on_commit(lambda key=key: blob_store().delete(key))
+            expired += 1
+    return expired
+
+
+# The words the pages use for a failure, by the code kept on the row.
+FAILURES = {
+    "broken_file": _(
+        "A file is not what was received (its SHA-256 differs): nothing was exported. "
+        "Tell the platform's operator."
+    ),
+    "cannot_open": _("The builder could not open a file of the case. Approve again."),
+    "storage": _("The bundle could not be written (storage). Approve again later."),
+    "unreachable": _("The bundle service could not be reached. Approve again."),
+}

@@ -1,0 +1,203 @@
+"""Evidence bundles on the staff pages: ask (a legal partner), approve or refuse (the
+case's organisation), follow its building, download.  Plus the two public files anyone
+verifying a bundle needs: the signing key and the verifier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from casework import selectors, services, states
+from casework.auth import member_key, staff_required
+from casework.exceptions import KeyLocked, NotAllowed
+from casework.models import Bundle, Case
+from casework.services.bundles import FAILURES, BundleRefused
+from evidence import bundles as bundle_format
+from evidence.blobstore import blob_store
+
+VERIFIER = Path(__file__).resolve().parent.parent.parent / "evidence" / "verify_bundle.py"
+
+REFUSALS = {
+    "open": gettext_lazy("A bundle of this case is already asked for or being built."),
+    "erased": gettext_lazy("This case was erased: there is nothing left to export."),
+    "no_consent": gettext_lazy(
+        "Her consent to share her report is not on record: no bundle can be approved."
+    ),
+    "no_builder": gettext_lazy(
+        "The bundle service is not running. Ask the platform's operator to start it, then "
+        "approve again."
+    ),
+    "answered": gettext_lazy("Someone answered this request meanwhile; here is where it stands."),
+    "reason": gettext_lazy("Say why you refuse."),
+}
+
+
+class ApproveForm(forms.Form):
+    include_notes = forms.BooleanField(
+        label=gettext_lazy("Include the internal notes"), required=False
+    )
+    include_messages = forms.BooleanField(
+        label=gettext_lazy("Include the conversation with her"), required=False
+    )
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why you refuse"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=gettext_lazy("Sealed for your organisation and the legal partner."),
+    )
+
+
+def bundle_context(request: HttpRequest, case: Case, access) -> dict:
+    """What the case page shows about bundles (casework/views/cases._case_page)."""
+    found = services.bundles_of(case, request.user)
+    return {
+        "bundles": found,
+        "can_request_bundle": services.lawyer_access(case, request.user) is not None
+        and case.erased_at is None
+        and not any(b.state in services.BUNDLE_OPEN_STATES for b in found),
+        "approve_form": ApproveForm(),
+        "consent_on_record": states.has_consent(case),
+        "refuse_form": RefuseForm(),
+    }
+
+
+def _case_back(case: Case) -> HttpResponse:
+    return redirect(reverse("casework:case", args=[case.pk]) + "#bundles")
+
+
+def _bundle(request: HttpRequest, case_id: int, bundle_id) -> tuple[Case, Bundle]:
+    case = selectors.case_for(request.user, case_id)
+    try:
+        return case, services.bundle_for(case, request.user, bundle_id)
+    except Bundle.DoesNotExist:
+        raise Http404 from None
+
+
+@require_POST
+@staff_required
+def request_bundle(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_for(request.user, case_id)
+    try:
+        bundle = services.request_bundle(case, actor=request.user)
+    except NotAllowed:
+        return render(request, "casework/forbidden.html", status=403)
+    except BundleRefused as refused:
+        messages.error(request, REFUSALS[refused.args[0]])
+        return _case_back(case)
+    messages.success(request, _("Asked. The organisation holding the case is told."))
+    return redirect("casework:bundle", case.pk, bundle.uuid)
+
+
+@require_POST
+@staff_required
+def approve_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
+    case, bundle = _bundle(request, case_id, bundle_id)
+    form = ApproveForm(request.POST)
+    form.is_valid()  # two tick boxes: nothing can be wrong
+    try:
+        services.approve_bundle(
+            bundle,
+            actor=request.user,
+            identity=member_key(request),
+            include_notes=form.cleaned_data.get("include_notes", False),
+            include_messages=form.cleaned_data.get("include_messages", False),
+        )
+    except NotAllowed:
+        return render(request, "casework/forbidden.html", status=403)
+    except KeyLocked:
+        messages.error(request, _("Your key is locked: sign in again to approve."))
+        return _case_back(case)
+    except BundleRefused as refused:
+        messages.error(request, REFUSALS[refused.args[0]])
+        return _case_back(case)
+    messages.success(request, _("Approved. The bundle is being built for the legal partner."))
+    return _case_back(case)
+
+
+@require_POST
+@staff_required
+def refuse_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
+    case, bundle = _bundle(request, case_id, bundle_id)
+    form = RefuseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, REFUSALS["reason"])
+        return _case_back(case)
+    try:
+        services.refuse_bundle(bundle, actor=request.user, reason=form.cleaned_data["reason"])
+    except NotAllowed:
+        return render(request, "casework/forbidden.html", status=403)
+    except BundleRefused as refused:
+        messages.error(request, REFUSALS[refused.args[0]])
+        return _case_back(case)
+    messages.success(request, _("Refused. The legal partner is told why."))
+    return _case_back(case)
+
+
+@require_GET
+@staff_required
+def bundle_page(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
+    case, bundle = _bundle(request, case_id, bundle_id)
+    access = selectors.reading_access(request.user, case)
+    refusal = services.bundle_refusal_text(
+        bundle, organization=access.organization, identity=member_key(request)
+    )
+    return render(
+        request,
+        "casework/bundle.html",
+        {
+            "case": case,
+            "bundle": bundle,
+            "is_lawyer": services.lawyer_access(case, request.user) is not None,
+            "failure": FAILURES.get(bundle.failure, bundle.failure),
+            "refusal": refusal,
+            # Reloads itself while it is being built: a progress bar without scripts.
+            "refresh": bundle.state in (Bundle.State.PENDING, Bundle.State.BUILDING),
+        },
+    )
+
+
+@require_GET
+@staff_required
+def download_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
+    _, bundle = _bundle(request, case_id, bundle_id)
+    try:
+        services.record_download(bundle, actor=request.user)
+    except NotAllowed:
+        raise Http404 from None
+    response = FileResponse(
+        blob_store().open(bundle.blob_key),
+        as_attachment=True,
+        filename=bundle.file_name,
+        content_type="application/octet-stream",
+    )
+    response["Content-Length"] = str(bundle.size)
+    return response
+
+
+@require_GET
+def signing_key(request: HttpRequest) -> HttpResponse:
+    """The platform's public signing key, at a stable address: what a bundle's
+    signature is checked against."""
+    return HttpResponse(bundle_format.public_key_pem(), content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def verifier(request: HttpRequest) -> HttpResponse:
+    """The standalone verifier (Python 3 and `cryptography`), to check a bundle anywhere."""
+    return FileResponse(
+        VERIFIER.open("rb"),
+        as_attachment=True,
+        filename="verify_bundle.py",
+        content_type="text/x-python",
+    )

@@ -1,0 +1,49 @@
+"""In Chromium: the lawyer asks for a bundle, the page follows its building by reloading
+itself (no script), and she downloads the file once it is ready."""
+
+from __future__ import annotations
+
+import pytest
+
+from casework import builder, services
+from casework.models import Bundle
+from tests.casework.test_bundles import key_of, referred  # noqa: F401 - the fixture
+from tests.support.cast import signed_in_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_lawyer_follows_her_bundle_and_downloads_it(browser, live_server, cast, referred):  # noqa: F811 - the fixture
+    builder.become_builder("pytest-browser-builder@localhost")
+    try:
+        client = signed_in_client(cast.users["leila"])
+        lawyer = browser.new_context(java_script_enabled=False, accept_downloads=True)
+        lawyer.add_cookies(
+            [
+                {"name": name, "value": morsel.value, "url": live_server.url}
+                for name, morsel in client.cookies.items()
+            ]
+        )
+        page = lawyer.new_page()
+        page.goto(f"{live_server.url}/fr/staff/cases/{referred.pk}/")
+        page.get_by_role("button", name="Demander un dossier de preuves").click()
+        assert "En attente d'approbation" in page.get_by_test_id("bundle-state").inner_text()
+
+        bundle = Bundle.objects.get()
+        alice = cast.users["alice"]
+        services.approve_bundle(bundle, actor=alice, identity=key_of(alice))
+        page.reload()
+        assert page.locator('meta[http-equiv="refresh"]').count() == 1
+        assert services.build_bundle(bundle.pk) == "built"
+        # No click: the page reloads itself and shows the file.
+        page.get_by_test_id("bundle-download").wait_for(timeout=10_000)
+        assert page.get_by_test_id("bundle-state").inner_text() == "Prêt"
+        with page.expect_download() as download:
+            page.get_by_test_id("bundle-download").click()
+        bundle.refresh_from_db()
+        path = download.value.path()
+        assert path.stat().st_size == bundle.size
+        assert download.value.suggested_filename == bundle.file_name
+        lawyer.close()
+    finally:
+        builder._identity, builder._name = None, ""
