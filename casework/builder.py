@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 _identity: age.X25519Identity | None = None
 _name: str = ""
+_stop = threading.Event()
 
 
 def private_queue(name: str) -> str:
@@ -46,7 +47,7 @@ def become_builder(hostname: str) -> age.X25519Identity:
     """Make this process's key and say where to reach it (called once, at start)."""
     from casework.models import BundleBuilder
 
-    global _identity, _name  # one builder key per process, for its lifetime
+    global _identity, _name, _stop  # one builder key per process, for its lifetime
     _identity = age.X25519Identity.generate()
     _name = hostname
     now = timezone.now()
@@ -54,26 +55,34 @@ def become_builder(hostname: str) -> age.X25519Identity:
         name=hostname,
         defaults={"recipient": str(_identity.recipient), "started_at": now, "heard_at": now},
     )
-    threading.Thread(target=_keep_saying_alive, args=(hostname,), daemon=True).start()
+    _stop = threading.Event()  # its own: stopping an earlier one never revives it
+    threading.Thread(target=_keep_saying_alive, args=(hostname, _stop), daemon=True).start()
     logger.info("bundle builder %s ready", hostname)
     return _identity
 
 
-def _keep_saying_alive(hostname: str) -> None:
+def _keep_saying_alive(hostname: str, stop: threading.Event) -> None:
     """A row update every CASEWORK_BUILDER_BEAT seconds: approvals go only to a builder
     heard from lately (any broker, no broadcast needed)."""
-    from django.db import close_old_connections
+    from django.db import close_old_connections, connection
 
     from casework.models import BundleBuilder
 
-    stop = threading.Event()
     while not stop.wait(settings.CASEWORK_BUILDER_BEAT):
         try:
             BundleBuilder.objects.filter(name=hostname).update(heard_at=timezone.now())
+            close_old_connections()
         except Exception:  # the database is away for a moment: say it next time
             logger.warning("bundle builder %s could not say it is alive", hostname)
-        finally:
-            close_old_connections()
+    connection.close()  # this thread's own connection goes with it
+
+
+def stop_building() -> None:
+    """Forget this process's key and stop saying it is alive (a worker's shutdown, a
+    test's end): whatever was lent to it opens for nobody any more."""
+    global _identity, _name  # see become_builder
+    _stop.set()
+    _identity, _name = None, ""
 
 
 @celeryd_after_setup.connect

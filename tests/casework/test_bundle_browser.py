@@ -46,4 +46,4 @@ def test_the_lawyer_follows_her_bundle_and_downloads_it(browser, live_server, ca
         assert download.value.suggested_filename == bundle.file_name
         lawyer.close()
     finally:
-        builder._identity, builder._name = None, ""
+        builder.stop_building()

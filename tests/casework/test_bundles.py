@@ -62,7 +62,7 @@ def running_builder():
     alive."""
     identity = builder.become_builder("pytest-builder@localhost")
     yield identity
-    builder._identity, builder._name = None, ""
+    builder.stop_building()
 
 
 def ask_and_approve(cast, case, **include) -> Bundle:
