@@ -13,7 +13,6 @@ and gives its loan back.  Every staff step is in the audit log.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,10 +24,12 @@ from django.utils.translation import gettext_lazy as _
 
 from casework import audit, builder, states, workflow
 from casework.audit import Action
-from casework.exceptions import NotAllowed
+from casework.exceptions import KeyAccessDenied, NotAllowed
 from casework.models import Bundle, Case, CaseNote, Membership, Organization, User, WorkflowStep
 from casework.selectors import Access, reading_access
 from casework.services.cases import _organization_key, _worker
+from casework.services.members import organization_identity
+from casework.services.reasons import open_reason, seal_reason
 from evidence import age, bundles, keys
 from evidence import services as evidence
 from evidence.blobstore import blob_store, new_key
@@ -204,13 +205,8 @@ def refuse_bundle(bundle: Bundle, *, actor: User, reason: str) -> Bundle:
         raise BundleRefused("answered")
     if not reason.strip():
         raise BundleRefused("reason")
-    recipients = [
-        keys.parse_recipient(org.key_recipient) for org in (case.organization, locked.organization)
-    ]
     with evidence.discard_on_failure():
-        locked.refusal = evidence.seal_bytes(
-            json.dumps({"text": reason.strip()}, ensure_ascii=False).encode(), recipients
-        )
+        locked.refusal = seal_reason(reason.strip(), case.organization, locked.organization)
     locked.state = State.REFUSED
     locked.approved_by, locked.approved_at = actor, _now()
     locked.save()
@@ -225,12 +221,10 @@ def refusal_text(bundle: Bundle, *, organization: Organization, identity) -> str
     if bundle.refusal is None or identity is None:
         return None
     try:
-        from casework.services.members import organization_identity
-
         org_key = organization_identity(organization, identity)
-        return json.loads(evidence.read_object(bundle.refusal, [org_key]))["text"]
-    except Exception:  # a locked or missing key: the page says the reason stays sealed
+    except KeyAccessDenied:  # she waits for access: the page says the reason stays sealed
         return None
+    return open_reason(bundle.refusal, org_key)
 
 
 # --- building (in the builder process) ----------------------------------------------------

@@ -16,7 +16,6 @@ row: its exact time would date her visit (the referral keeps the answer, to the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from django.db import models, transaction
@@ -28,10 +27,10 @@ from casework.audit import Action
 from casework.exceptions import KeyLocked, NotAllowed
 from casework.models import Case, Membership, Organization, Referral, User, WorkflowStep
 from casework.services.cases import _organization_key, _touched, _worker
+from casework.services.reasons import open_reason, seal_reason
 from evidence import keys
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
-from evidence.models import SealedObject
 from reporting import facts
 from reporting import services as reporting
 
@@ -56,21 +55,6 @@ class ReferralView:
     reason: str | None  # None: the key that opens it is locked in this session
     decline_reason: str | None = None
     can_answer: bool = False
-
-
-def _seal_reason(text: str, *organizations: Organization) -> SealedObject:
-    # Sealed to both organisations: a caseworker's reason may say things about her.
-    recipients = [keys.parse_recipient(org.key_recipient) for org in organizations]
-    return evidence.seal_bytes(json.dumps({"text": text}, ensure_ascii=False).encode(), recipients)
-
-
-def _open_reason(sealed: SealedObject | None, org_key: keys.Identity | None) -> str | None:
-    if sealed is None or org_key is None or sealed.is_erased:
-        return None
-    try:
-        return json.loads(evidence.read_object(sealed, [org_key]))["text"]
-    except CannotOpen:
-        return None
 
 
 def may_answer(membership: Membership | None) -> bool:
@@ -153,8 +137,8 @@ def received_referrals(user: User, *, identity: keys.Identity | None) -> list[Re
         views.append(
             ReferralView(
                 referral,
-                _open_reason(referral.reason, org_keys[org_id]),
-                _open_reason(referral.decline_reason, org_keys[org_id]),
+                open_reason(referral.reason, org_keys[org_id]),
+                open_reason(referral.decline_reason, org_keys[org_id]),
                 can_answer=may_answer(memberships[org_id]),
             )
         )
@@ -174,7 +158,7 @@ def case_referrals(
         "to_organization", "referred_by", "answered_by", "reason", "decline_reason"
     )
     return [
-        ReferralView(r, _open_reason(r.reason, org_key), _open_reason(r.decline_reason, org_key))
+        ReferralView(r, open_reason(r.reason, org_key), open_reason(r.decline_reason, org_key))
         for r in referrals
     ]
 
@@ -242,7 +226,7 @@ def _refer(case, *, to, service, reason, actor, identity) -> Referral:
         from_organization=locked.organization,
         to_organization=to,
         service=service,
-        reason=_seal_reason(reason, locked.organization, to),
+        reason=seal_reason(reason, locked.organization, to),
         state=State.OFFERED if consent else State.AWAITING_CONSENT,
         referred_by=actor,
         consent_request=question,
@@ -350,7 +334,7 @@ def _decline(referral, *, reason, actor, identity) -> Referral:
         reporting.remove_reader(locked.case.report, to.key_recipient, unlocked_by=own_key)
     except CannotOpen as exc:
         raise KeyLocked(to.pk) from exc
-    locked.decline_reason = _seal_reason(reason, locked.from_organization, to)
+    locked.decline_reason = seal_reason(reason, locked.from_organization, to)
     locked.state = State.DECLINED
     locked.answered_by = actor
     locked.answered_at = timezone.now()
