@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from reporting import api
+from reporting import api, guide_api
 
 app_name = "api"
 
@@ -10,4 +10,11 @@ urlpatterns = [
     path("reports/", api.ReportCreate.as_view(), name="report_create"),
     path("reports/evidence/", api.EvidenceAdd.as_view(), name="evidence_add"),
     path("reports/mine/", api.MyReport.as_view(), name="my_report"),
+]
+
+# The first-response guide for a messaging bot (issue 8): read-only, open to anyone.
+urlpatterns += [
+    path("guide/<str:lang>/", guide_api.GuideStart.as_view(), name="guide_start"),
+    path("guide/<str:lang>/talk/", guide_api.GuideTalk.as_view(), name="guide_talk"),
+    path("guide/<str:lang>/nodes/<str:node_id>/", guide_api.GuideNode.as_view(), name="guide_node"),
 ]

@@ -181,3 +181,105 @@ class EvidenceRefusedSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in the request's language.")
+
+
+# --- the first-response guide (reporting/guide_api.py) -----------------------------------
+# Read-only answers, built from reporting/guide's dataclasses.
+
+GUIDE_NODE_TYPES = [("question", "question"), ("advice", "advice")]
+GUIDE_CARD_KINDS = [
+    ("technical", "technical"),
+    ("legal", "legal"),
+    ("psychological", "psychological"),
+]
+GUIDE_BLOCK_FORMATS = [
+    ("text", "text"),
+    ("steps", "steps"),
+    ("emergency_numbers", "emergency_numbers"),
+]
+GUIDE_ACTIONS = [("report", "report"), ("talk", "talk")]
+
+
+class GuideGoToSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="What to show her: an answer, or a link to go on.")
+    next = serializers.CharField(
+        help_text="The id of the node it leads to: GET /api/guide/{lang}/nodes/{next}/."
+    )
+
+
+class GuideEmergencyNumberSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    number = serializers.CharField(help_text="Digits, as dialled.")
+    note = serializers.CharField(help_text="When to call it; may be empty.")
+
+
+class GuideBlockSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=GUIDE_BLOCK_FORMATS,
+        help_text="text: a paragraph in `text`; steps: a numbered list in `steps`; "
+        "emergency_numbers: the numbers in `numbers`.",
+    )
+    text = serializers.CharField(help_text="Plain text; \\n is a line break. Empty unless text.")
+    steps = serializers.ListField(child=serializers.CharField(), help_text="Empty unless steps.")
+    numbers = GuideEmergencyNumberSerializer(many=True)
+
+
+class GuideLinkSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    url = serializers.URLField(help_text="An official site (https). Send it as a plain link.")
+
+
+class GuideActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=GUIDE_ACTIONS,
+        help_text="report: file a report; talk: emergency numbers and listening centres "
+        "(GET /api/guide/{lang}/talk/).",
+    )
+    label = serializers.CharField(help_text="The button's text in the guide's language.")
+    url = serializers.URLField(help_text="The same on the website.")
+
+
+class GuideCardSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=GUIDE_CARD_KINDS)
+    kind_label = serializers.CharField(help_text="The kind in the guide's language.")
+    title = serializers.CharField()
+    blocks = GuideBlockSerializer(many=True)
+    links = GuideLinkSerializer(many=True)
+    actions = GuideActionSerializer(many=True, help_text="Always report, then talk.")
+
+
+class GuideNodeSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    id = serializers.CharField()
+    type = serializers.ChoiceField(
+        choices=GUIDE_NODE_TYPES,
+        help_text="question: ask `text` and offer the `answers`; advice: show `text` as a "
+        "title, then the `cards`, then `then` if there is one.",
+    )
+    text = serializers.CharField(help_text="The question, or the advice page's title.")
+    hint = serializers.CharField(help_text="A sentence to show under it; may be empty.")
+    parent = serializers.CharField(
+        allow_null=True, help_text="The node before it on the shortest way from the start."
+    )
+    url = serializers.URLField(help_text="The same node on the website.")
+    answers = GuideGoToSerializer(many=True, help_text="Empty for advice.")
+    cards = GuideCardSerializer(many=True, help_text="Empty for a question.")
+    then = GuideGoToSerializer(
+        allow_null=True, help_text="Advice only: a link to go on (null if none)."
+    )
+
+
+class GuideListeningCentreSerializer(serializers.Serializer):
+    region = serializers.ChoiceField(choices=facts.Region.choices)
+    region_name = serializers.CharField(help_text="The region in the guide's language.")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    phone = serializers.CharField(help_text="May be empty.")
+    address = serializers.CharField(help_text="May be empty.")
+
+
+class GuideTalkSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    emergency_numbers = GuideEmergencyNumberSerializer(many=True)
+    listening_centres = GuideListeningCentreSerializer(many=True)

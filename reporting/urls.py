@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reporting import views
+from reporting import views, views_guide
 
 app_name = "reporting"
 
@@ -16,4 +16,14 @@ urlpatterns = [
     path("return/message/", views.my_report_message, name="my_report_message"),
     path("return/consent/", views.my_report_consent, name="my_report_consent"),
     path("return/leave/", views.leave, name="leave"),
+]
+
+# The first-response guide (issue 8): questions and advice cards whose only state is the
+# node id in the address.  "talk-to-someone" has a hyphen, which no node id can have
+# (reporting/guide/checks.py), so it never hides a node.
+
+urlpatterns += [
+    path("guide/", views_guide.guide_start, name="guide"),
+    path("guide/talk-to-someone/", views_guide.guide_talk, name="guide_talk"),
+    path("guide/<slug:node_id>/", views_guide.guide_node, name="guide_node"),
 ]
