@@ -72,6 +72,9 @@ class Action:
     BUNDLE_FAILED = "bundle.failed"
     BUNDLE_DOWNLOADED = "bundle.downloaded"
     BUNDLE_EXPIRED = "bundle.expired"
+    # Every export of the statistics, with its period, so that the coordination can see
+    # which periods left (two that overlap can be subtracted: docs/STATISTICS.md).
+    STATISTICS_EXPORTED = "statistics.exported"
 
 
 # Reading: what the timeline leaves out (it shows what was done, not who looked).

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from casework.views import bundles, cases, escalations, members, referrals, signin
+from casework.views import statistics as statistics_views
 
 app_name = "casework"
 
@@ -55,4 +56,7 @@ urlpatterns = [
         bundles.download_bundle,
         name="bundle_download",
     ),
+    path("statistics/", statistics_views.statistics_page, name="statistics"),
+    path("statistics.csv", statistics_views.statistics_csv, name="statistics_csv"),
+    path("statistics.json", statistics_views.statistics_json, name="statistics_json"),
 ]
