@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from reporting import guide
 from reporting.facts import Region
 from reporting.serializers import ErrorSerializer, GuideNodeSerializer, GuideTalkSerializer
-from reporting.views_guide import KIND_LABELS
+from reporting.views_guide import KIND_LABELS, node_url
 
 LANG = OpenApiParameter(
     "lang",
@@ -58,12 +58,6 @@ def _tree(lang: str) -> guide.Guide:
     return found
 
 
-def _page(tree: guide.Guide, node_id: str) -> str:
-    if node_id == tree.start:
-        return reverse("reporting:guide")
-    return reverse("reporting:guide_node", args=[node_id])
-
-
 def _numbers(tree: guide.Guide) -> list[dict]:
     return [{"name": e.name, "number": e.number, "note": e.note} for e in tree.emergency_numbers]
 
@@ -92,7 +86,7 @@ def _node(request: Request, tree: guide.Guide, node: guide.Node) -> dict:
             "id": node.id,
             "type": node.type,
             "parent": tree.parents.get(node.id),
-            "url": request.build_absolute_uri(_page(tree, node.id)),
+            "url": request.build_absolute_uri(node_url(tree, node.id)),
             "answers": [],
             "cards": [],
             "then": None,

@@ -32,7 +32,8 @@ def _guide() -> guide.Guide:
     return found
 
 
-def _node_url(tree: guide.Guide, node_id: str) -> str:
+def node_url(tree: guide.Guide, node_id: str) -> str:
+    """The page of a node (the start has the guide's own address); the API links to it too."""
     if node_id == tree.start:
         return reverse("reporting:guide")
     return reverse("reporting:guide_node", args=[node_id])
@@ -40,8 +41,8 @@ def _node_url(tree: guide.Guide, node_id: str) -> str:
 
 def _render_node(request: HttpRequest, tree: guide.Guide, node: guide.Node) -> HttpResponse:
     parent = tree.parents.get(node.id)
-    back = _node_url(tree, parent) if parent else None
-    start = _node_url(tree, tree.start)
+    back = node_url(tree, parent) if parent else None
+    start = node_url(tree, tree.start)
     context = {
         "guide": tree,
         "node": node,
@@ -51,10 +52,10 @@ def _render_node(request: HttpRequest, tree: guide.Guide, node: guide.Node) -> H
         "restart": start if node.id != tree.start and back != start else None,
     }
     if isinstance(node, guide.Question):
-        context["answers"] = [(a.text, _node_url(tree, a.next)) for a in node.answers]
+        context["answers"] = [(a.text, node_url(tree, a.next)) for a in node.answers]
         return render(request, "reporting/guide/question.html", context)
     context["cards"] = [(card, KIND_LABELS[card.kind]) for card in node.cards]
-    context["then_url"] = _node_url(tree, node.then.next) if node.then else None
+    context["then_url"] = node_url(tree, node.then.next) if node.then else None
     context["talk_url"] = f"{reverse('reporting:guide_talk')}?from={node.id}"
     return render(request, "reporting/guide/advice.html", context)
 
@@ -95,7 +96,7 @@ def guide_talk(request: HttpRequest) -> HttpResponse:
             "region_label": dict(regions).get(region, ""),
             "centres": tree.centres_in(region) if region else (),
             "came_from": came_from,
-            "back": _node_url(tree, came_from) if came_from else None,
-            "restart": _node_url(tree, tree.start),
+            "back": node_url(tree, came_from) if came_from else None,
+            "restart": node_url(tree, tree.start),
         },
     )
