@@ -77,6 +77,9 @@ class Action:
     STATISTICS_EXPORTED = "statistics.exported"
 
 
+# The actor of acts no account does (beat's escalations, retention, a bundle built).
+SYSTEM = "system"
+
 # Reading: what the timeline leaves out (it shows what was done, not who looked).
 ACCESS_ACTIONS = {Action.CASE_VIEWED, Action.EVIDENCE_VIEWED, Action.EVIDENCE_DOWNLOADED}
 # Nothing is recorded at the moment she files or writes: every row has an exact time,

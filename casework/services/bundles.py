@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 State = Bundle.State
 Kind = WorkflowStep.Kind
 OPEN = [State.REQUESTED, State.PENDING, State.BUILDING]
-SYSTEM = "system"
 
 
 class BundleRefused(Exception):
@@ -184,6 +183,7 @@ def approve_bundle(
 
 
 def _send_to_builder(bundle_id: int, queue: str) -> None:
+    # Only from approve_bundle's on_commit: the approved row (and the loan) exist by now.
     from casework.tasks import build_bundle
 
     try:
@@ -302,7 +302,7 @@ def _failed(bundle: Bundle, exc: BaseException) -> None:
     with transaction.atomic():
         Bundle.objects.filter(pk=bundle.pk).update(state=State.FAILED, failure=_failure_text(exc))
         audit.record(
-            SYSTEM,
+            audit.SYSTEM,
             Action.BUNDLE_FAILED,
             case=bundle.case,
             detail={"bundle": str(bundle.uuid), "reason": _failure_text(exc)},
@@ -333,7 +333,7 @@ def _built(bundle: Bundle, blob: str, digest: str, size: int) -> None:
             for item in bundle.case.report.evidence.all()
         )
         audit.record(
-            SYSTEM,
+            audit.SYSTEM,
             Action.BUNDLE_BUILT,
             case=bundle.case,
             detail={"bundle": str(bundle.uuid), "sha256": digest, "size": size},
@@ -398,7 +398,10 @@ def expire_bundles(*, now=None) -> int:
                 continue
             Bundle.objects.filter(pk=bundle_id).update(state=State.EXPIRED)
             audit.record(
-                SYSTEM, Action.BUNDLE_EXPIRED, case=bundle.case, detail={"bundle": str(bundle.uuid)}
+                audit.SYSTEM,
+                Action.BUNDLE_EXPIRED,
+                case=bundle.case,
+                detail={"bundle": str(bundle.uuid)},
             )
             key = bundle.blob_key
             transaction.on_commit(lambda key=key: blob_store().delete(key))

@@ -25,7 +25,6 @@ from reporting import services as reporting
 
 logger = logging.getLogger(__name__)
 
-SYSTEM = "system"
 Status = Case.Status
 Kind = WorkflowStep.Kind
 
@@ -51,7 +50,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
                 continue
             case = Case.objects.get(pk=case_id)
             audit.record(
-                SYSTEM,
+                audit.SYSTEM,
                 Action.CASE_ESCALATED,
                 case=case,
                 detail={"due": case.sla_due_at.isoformat()},
@@ -128,7 +127,7 @@ def erase_case(case_id: int, *, now: datetime | None = None) -> bool:
                 evidence.erase_object(obj)
                 erased += 1
         Case.objects.filter(pk=case.pk).update(erased_at=now)
-        audit.record(SYSTEM, Action.CASE_ERASED, case=case, detail={"sealed_objects": erased})
+        audit.record(audit.SYSTEM, Action.CASE_ERASED, case=case, detail={"sealed_objects": erased})
     return True
 
 
