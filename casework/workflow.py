@@ -79,8 +79,9 @@ def dispatch(step_id: int, *, countdown: float | None = None) -> bool:
     """Send the step to a worker; False if the broker could not take it (the sweep will).
 
     Called only once the step's row is committed: from ``add_step``'s and ``_failed``'s
-    ``on_commit``, or by the sweep, which runs in no transaction.  Never raises: this runs after her report committed, and a broker outage must not
-    turn her "report received" into an error page.
+    ``on_commit``, or by the sweep, which runs in no transaction.  Never raises: this runs
+    after her report committed, and a broker outage must not turn her "report received"
+    into an error page.
     """
     from casework.tasks import run_step  # tasks import this module
 
