@@ -21,7 +21,6 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -31,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from casework import audit, services
 from casework.audit import Action
+from config.ratelimit import Window, add_to_count, cached_count, forget_count
 from evidence import keys
 from evidence.exceptions import CannotOpen
 
@@ -118,20 +118,27 @@ def _failure_key(username: str) -> str:
 def sign_in_locked(username: str) -> bool:
     """Too many failed passwords or codes for this account lately: refuse without
     checking, so guessing costs a wait whatever the guess."""
-    return cache.get(_failure_key(username), 0) >= settings.STAFF_LOGIN_FAILURES
+    return cached_count(_failure_key(username)) >= settings.STAFF_LOGIN_FAILURES
+
+
+def _site_failures() -> Window:
+    return Window("staff-login-failures", settings.STAFF_LOGIN_FAILURES_PER_MINUTE)
+
+
+def sign_in_wait() -> int:
+    """Seconds before anyone may try to sign in again, when too many sign-ins failed
+    across the site this minute (passwords sprayed over many accounts); else 0."""
+    window = _site_failures()
+    return window.retry_after() if window.spent() else 0
 
 
 def count_failure(username: str) -> None:
-    key = _failure_key(username)
-    cache.add(key, 0, timeout=settings.STAFF_LOGIN_LOCK_MINUTES * 60)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.STAFF_LOGIN_LOCK_MINUTES * 60)
+    add_to_count(_failure_key(username), timeout=settings.STAFF_LOGIN_LOCK_MINUTES * 60)
+    _site_failures().count()
 
 
 def clear_failures(username: str) -> None:
-    cache.delete(_failure_key(username))
+    forget_count(_failure_key(username))
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:

@@ -1,23 +1,45 @@
-"""The 500 page, in the visitor's language and with the quick exit.
+"""The 500 page, and the 503 page when the database is out of reach.
 
 Django's own handler renders 500.html without the request, so the context processors
 that give the quick-exit address and language links would not run.  If even this page
 fails to render, answer in plain text rather than raise again.
+
+A database that is restarting or unreachable is not a bug in the page she was using: it
+answers 503 with ``Retry-After``, and says plainly that what she just sent was not kept
+(every write is one transaction, so a failed request leaves nothing half-written).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
 
+# Seconds a client is asked to wait: a PostgreSQL restart takes a few seconds.
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable() -> bool:
+    """Is the exception being handled a lost or refused database connection?"""
+    return isinstance(sys.exception(), OperationalError | InterfaceError)
+
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    status, template = (503, "503.html") if database_unavailable() else (500, "500.html")
     try:
-        return render(request, "500.html", status=500)
+        response = render(request, template, status=status)
     except Exception:
-        logger.exception("the 500 page itself failed to render")
-        return HttpResponseServerError("Server error", content_type="text/plain")
+        logger.exception("the %s page itself failed to render", status)
+        response = HttpResponse(
+            "Service unavailable" if status == 503 else "Server error",
+            status=status,
+            content_type="text/plain",
+        )
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -192,3 +192,17 @@ class SealingUploadHandler(FileUploadHandler):
         current.sealer.abort()
         self.refusals.append(Refusal(current.name, reason))
         raise SkipFile(reason)
+
+
+class DiscardingUploadHandler(FileUploadHandler):
+    """Reads past every file without keeping a byte (not even in memory).
+
+    For a post that cannot be taken now (a rate limit): the form's text fields are still
+    parsed, so the page can give her words back, while her files cost nothing.
+    """
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        return None
+
+    def file_complete(self, file_size: int) -> None:
+        return None

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.schema import VALIDATION_ERRORS
 from evidence.exceptions import UploadRefused
 from evidence.uploads import Refusal, SealingUploadHandler
 from reporting import services, throttle
@@ -100,10 +101,8 @@ ACCEPT_LANGUAGE = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="fr (default), ar or en: the language of status texts and messages.",
 )
-FIELD_ERRORS = {  # DRF's validation errors: {"narrative": ["..."], ...}
-    "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
+# DRF's validation errors: {"narrative": ["..."], ...}, by index inside a list (config/schema.py).
+FIELD_ERRORS = VALIDATION_ERRORS
 UNAUTHORISED = OpenApiResponse(
     ErrorSerializer, description="No receipt code, or one that opens no report."
 )
@@ -114,15 +113,17 @@ def _her_report(request: Request) -> Report:
     scheme, _space, code = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != RECEIPT_SCHEME.lower() or not code.strip():
         raise ReceiptMissing
-    if not throttle.allowed(request._request, per_session=False):
+    if wait := throttle.receipt_wait(request._request, per_session=False):
         raise exceptions.Throttled(
-            detail=_("Too many codes were tried. Please wait fifteen minutes, then try again.")
+            # str(): DRF joins the detail with its "expected in N seconds" as plain strings.
+            wait=wait,
+            detail=str(_("Too many codes were tried. Please wait, then try again.")),
         )
     try:
         reporter, _identity = services.open_receipt(code)
         return reporter.report
     except (ReceiptNotFound, Report.DoesNotExist):
-        throttle.record_failure(request._request, per_session=False)
+        throttle.record_receipt_failure(request._request, per_session=False)
         raise ReceiptRefused from None
 
 
@@ -179,6 +180,14 @@ class ReportCreate(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        if wait := throttle.filing_wait(request._request, per_session=False):
+            raise exceptions.Throttled(
+                wait=wait,
+                detail=str(
+                    _("Too many reports are arriving right now. Please wait, then try again.")
+                ),
+            )
+        throttle.record_filing(request._request, per_session=False)
         answers = NewReportSerializer(data=request.data)
         answers.is_valid(raise_exception=True)
         report_facts = answers.report_facts()

@@ -1,44 +1,77 @@
-"""Limits on receipt-code attempts, without ever looking at an IP address.
+"""Limits on receipt-code attempts and on filing, without ever looking at an IP address.
 
-Two limits: failures per browser session (someone at her keyboard guessing), and
+Receipt codes: failures per browser session (someone at her keyboard guessing), and
 failures across the whole site per minute (someone guessing from many sessions).  The
 slow KDF behind every attempt (about 0.3 s of scrypt) is the third.
+
+Filing: reports per browser session per hour, and across the site per minute.  The
+site-wide budget is what stops a flood of made-up reports from burying the real ones in
+the caseworkers' queues and from spending the server on key stretching; its cost is that
+a flood can make genuine reporters wait a minute (config/ratelimit.py, docs/SECURITY.md).
+
+Each ``*_wait`` answers 0 when the attempt may go ahead, else the seconds to wait.
 """
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
-_SESSION_KEY = "receipt_failures"
-_WINDOW = 15 * 60
+from config.ratelimit import Window, note_in_session, session_retry_after
+
+_RECEIPT_FAILURES = "receipt_failures"
+_RECEIPT_WINDOW = 15 * 60
+_FILINGS = "filings"
+_FILING_WINDOW = 60 * 60
 
 
-def _site_key() -> str:
-    return f"receipt-failures:{int(time.time() // 60)}"
+def _receipt_site() -> Window:
+    return Window("receipt-failures", settings.RECEIPT_FAILURES_PER_MINUTE)
 
 
-def allowed(request: HttpRequest, *, per_session: bool = True) -> bool:
+def _filing_site() -> Window:
+    return Window("filings", settings.RATE_LIMIT_INTAKE_PER_MINUTE)
+
+
+def _wait(
+    request: HttpRequest, site: Window, session_key: str, seconds: int, limit: int, per_session
+) -> int:
+    mine = session_retry_after(request, session_key, seconds, limit) if per_session else 0
+    everyone = site.retry_after() if site.spent() else 0
+    return max(mine, everyone)
+
+
+def receipt_wait(request: HttpRequest, *, per_session: bool = True) -> int:
     """``per_session=False`` for the API, which keeps no session (and sets no cookie)."""
-    if per_session:
-        now = time.time()
-        recent = [t for t in request.session.get(_SESSION_KEY, []) if t > now - _WINDOW]
-        if len(recent) >= settings.RECEIPT_FAILURES_PER_SESSION:
-            return False
-    return cache.get(_site_key(), 0) < settings.RECEIPT_FAILURES_PER_MINUTE
+    return _wait(
+        request,
+        _receipt_site(),
+        _RECEIPT_FAILURES,
+        _RECEIPT_WINDOW,
+        settings.RECEIPT_FAILURES_PER_SESSION,
+        per_session,
+    )
 
 
-def record_failure(request: HttpRequest, *, per_session: bool = True) -> None:
+def record_receipt_failure(request: HttpRequest, *, per_session: bool = True) -> None:
     if per_session:
-        now = time.time()
-        recent = [t for t in request.session.get(_SESSION_KEY, []) if t > now - _WINDOW]
-        request.session[_SESSION_KEY] = [*recent, now]
-    key = _site_key()
-    cache.add(key, 0, timeout=120)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
+        note_in_session(request, _RECEIPT_FAILURES, _RECEIPT_WINDOW)
+    _receipt_site().count()
+
+
+def filing_wait(request: HttpRequest, *, per_session: bool = True) -> int:
+    return _wait(
+        request,
+        _filing_site(),
+        _FILINGS,
+        _FILING_WINDOW,
+        settings.RATE_LIMIT_INTAKE_PER_SESSION,
+        per_session,
+    )
+
+
+def record_filing(request: HttpRequest, *, per_session: bool = True) -> None:
+    """Counted when a filing is attempted, kept or not: refusing one costs work too."""
+    if per_session:
+        note_in_session(request, _FILINGS, _FILING_WINDOW)
+    _filing_site().count()

@@ -18,9 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from config.ratelimit import too_many
 from evidence import keys
 from evidence.exceptions import CannotOpen, UploadRefused
-from evidence.uploads import SealingUploadHandler
+from evidence.uploads import DiscardingUploadHandler, SealingUploadHandler
 from reporting import forms, services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.facts import Service
@@ -97,21 +98,32 @@ def _facts(answers: dict) -> services.ReportFacts | None:
         return None
 
 
-def _tell_page(request, form, refusals=(), status=200) -> HttpResponse:
-    return render(
-        request,
-        "reporting/intake/tell.html",
-        {
-            "form": form,
-            "number": TOTAL_STEPS,
-            "total": TOTAL_STEPS,
-            "back": reverse("reporting:intake_step", args=[STEPS[-1].name]),
-            "refusals": refusals,
-            "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
-            "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
-        },
-        status=status,
-    )
+def _tell_page(request, form, refusals=(), status=200, *, wait: int = 0) -> HttpResponse:
+    context = {
+        "form": form,
+        "number": TOTAL_STEPS,
+        "total": TOTAL_STEPS,
+        "back": reverse("reporting:intake_step", args=[STEPS[-1].name]),
+        "refusals": refusals,
+        "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
+        "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
+    }
+    if wait:
+        return too_many(request, "reporting/intake/tell.html", context, retry_after=wait)
+    return render(request, "reporting/intake/tell.html", context, status=status)
+
+
+def _words_back(request: HttpRequest, wait: int) -> HttpResponse:
+    """Her report cannot be taken this minute: give her words back, keep none of her files.
+
+    The files are read past, not sealed, so that a flood costs the server nothing; the
+    page tells her to choose them again.
+    """
+    request.upload_handlers = [DiscardingUploadHandler(request)]
+    refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+    if refused is not None:
+        return refused
+    return _tell_page(request, forms.TellUsForm(request.POST), wait=wait)
 
 
 def _receive_sealed(
@@ -145,6 +157,9 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
         return redirect("reporting:intake_step", name=STEPS[0].name)
     if request.method == "GET":
         return _tell_page(request, forms.TellUsForm())
+    if wait := throttle.filing_wait(request):
+        return _words_back(request, wait)
+    throttle.record_filing(request)
 
     pending = services.new_receipt()
     try:
@@ -223,15 +238,15 @@ def return_visit(request: HttpRequest) -> HttpResponse:
     form = forms.ReceiptForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if not throttle.allowed(request):
-            return render(
-                request, "reporting/return/login.html", {"form": form, "limited": True}, status=429
+        if wait := throttle.receipt_wait(request):
+            return too_many(
+                request, "reporting/return/login.html", {"form": form}, retry_after=wait
             )
         if form.is_valid():
             try:
                 reporter, identity = services.open_receipt(form.cleaned_data["code"])
             except ReceiptNotFound:
-                throttle.record_failure(request)
+                throttle.record_receipt_failure(request)
                 form.add_error(
                     "code",
                     _("This code does not open a report. Check the 16 digits and try again."),

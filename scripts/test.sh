@@ -14,6 +14,9 @@ ensure_age
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/safe_report}
 redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14}
 export CELERY_BROKER_URL=$redis_url CELERY_RESULT_BACKEND=$redis_url
+# The rate limits' counters on Redis as in production, in a database of their own: the
+# tests empty it between tests, which must never touch the broker's queues.
+export CACHE_URL=${TEST_CACHE_URL:-${redis_url%/*}/13}
 # A queue of our own: a stale message from an earlier run, or a run beside this one,
 # never reaches this run's worker.
 export CELERY_TASK_DEFAULT_QUEUE="test-$(date +%s)-$$"

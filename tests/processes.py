@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -97,7 +97,7 @@ def private_redis(tmp: Path, *, port: int | None = None) -> Iterator[tuple[int, 
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], tmp: Path) -> Iterator[str]:
+def gunicorn(env: dict[str, str], tmp: Path, *, workers: int = 1) -> Iterator[str]:
     """The production WSGI server on a free port; yields its base URL."""
     port = free_port()
     argv = [
@@ -108,7 +108,7 @@ def gunicorn(env: dict[str, str], tmp: Path) -> Iterator[str]:
         "config/gunicorn.conf.py",
         "config.wsgi:application",
     ]
-    argv += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"]
+    argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"]
     with running(argv, env=env, log=tmp / "gunicorn.log") as proc:
         wait_until(lambda: proc.poll() is not None or port_open(port), timeout=30, what="gunicorn")
         assert proc.poll() is None, (tmp / "gunicorn.log").read_text()
@@ -182,3 +182,150 @@ def database_dump() -> str:
         text=True,
         errors="replace",
     ).stdout
+
+
+# --- a PostgreSQL cluster of one test's (or one drill's) own ----------------------------
+#
+# Stopping and restarting a database is what the fault drills do, and the machine's
+# PostgreSQL on 5432 serves everyone else's tests: a private cluster is made with initdb
+# in a temporary folder, on a free loopback port, and removed afterwards.
+
+
+def postgres_bin() -> Path:
+    """The newest installed server's programs (Debian keeps them off PATH)."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    assert initdb, "PostgreSQL's server programs (initdb, pg_ctl) are not installed"
+    return Path(initdb).resolve().parent
+
+
+class PrivatePostgres:
+    """A running private cluster: ``url()``, and ``stop()``/``start()``/``restart()``
+    as an operator would run them with pg_ctl."""
+
+    def __init__(self, root: Path, port: int, password: str, as_owner: list[str]) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.log = root / "postgres.log"
+        self.port = port
+        self.password = password
+        # initdb and postgres refuse to run as root: as root, run them as "postgres".
+        self._as_owner = as_owner
+        self._bin = postgres_bin()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def pg_ctl(self, *args: str, timeout: float = 60) -> None:
+        argv = [*self._as_owner, str(self._bin / "pg_ctl"), "-D", str(self.data), *args]
+        done = subprocess.run(argv, capture_output=True, timeout=timeout, text=True)
+        if done.returncode != 0:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"pg_ctl {' '.join(args)} failed: {done.stderr}\n{log}")
+
+    def start(self) -> None:
+        self.pg_ctl("-l", str(self.log), "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.pg_ctl("-m", mode, "-w", "-t", "60", "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        self.pg_ctl("-l", str(self.log), "-m", mode, "-w", "-t", "60", "restart")
+
+    def running(self) -> bool:
+        argv = [*self._as_owner, str(self._bin / "pg_ctl"), "-D", str(self.data), "status"]
+        return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; returns its URL."""
+        import psycopg2
+
+        connection = psycopg2.connect(self.url())
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+        return self.url(name)
+
+
+@contextmanager
+def private_postgres(*, settings: dict[str, str] | None = None) -> Iterator[PrivatePostgres]:
+    """initdb a cluster in a temporary folder, start it on a free port of 127.0.0.1 (no
+    Unix socket outside that folder), yield it, then stop it and remove everything.
+    As root the cluster belongs to the "postgres" user (runuser); otherwise to us."""
+    import pwd
+    import secrets
+    import tempfile
+
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")  # KeyError: the server package is not installed
+        as_owner = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
+    # Not under pytest's tmp_path: that folder is closed to the "postgres" user.
+    root = Path(tempfile.mkdtemp(prefix="safe-report-pg-"))
+    if as_owner:
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+    password = secrets.token_urlsafe(18)
+    cluster = PrivatePostgres(root, free_port(), password, as_owner)
+    try:
+        pwfile = root / "pwfile"
+        pwfile.write_text(password + "\n")
+        pwfile.chmod(0o600)
+        if as_owner:
+            os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+        initdb = [*as_owner, str(cluster._bin / "initdb"), "-D", str(cluster.data)]
+        initdb += ["-U", "postgres", f"--pwfile={pwfile}", "-E", "UTF8", "--no-locale"]
+        # Password over TCP, as the site connects; nothing listens on a shared socket.
+        initdb += ["--auth-host=scram-sha-256", "--auth-local=peer", "--no-sync"]
+        subprocess.run(initdb, check=True, capture_output=True, timeout=120)
+        pwfile.unlink()
+        options = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(cluster.port),
+            "unix_socket_directories": f"'{root}'",
+            # Throw-away data: no flush to disk on commit, so a drill measures the
+            # restart, not this machine's disk.  A fast shutdown still writes everything.
+            "fsync": "off",
+            "full_page_writes": "off",
+            **(settings or {}),
+        }
+        with (cluster.data / "postgresql.conf").open("a") as conf:
+            conf.write("\n# safe-report private cluster\n")
+            conf.writelines(f"{name} = {value}\n" for name, value in options.items())
+        cluster.start()
+        yield cluster
+    finally:
+        if cluster.data.exists() and cluster.running():
+            with suppress(subprocess.SubprocessError, RuntimeError):
+                cluster.stop("immediate")  # removed below all the same
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def gunicorn_server(
+    env: dict[str, str], tmp: Path, *, workers: int = 1, timeout: int = 60
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like ``gunicorn()``, with a choice of workers, also yielding the master process
+    (so a test can tell whether gunicorn or its workers were restarted)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py"]
+    argv += ["config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+    argv += ["--workers", str(workers), "--timeout", str(timeout)]
+    with running(argv, env=env, log=tmp / "gunicorn.log") as proc:
+        wait_until(lambda: proc.poll() is not None or port_open(port), timeout=30, what="gunicorn")
+        assert proc.poll() is None, (tmp / "gunicorn.log").read_text()
+        yield f"http://127.0.0.1:{port}", proc
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (gunicorn's workers, a Celery pool)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(p) for p in children.read_text().split()]
+    except FileNotFoundError:
+        return []

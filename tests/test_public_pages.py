@@ -36,13 +36,13 @@ def test_the_home_page_speaks_the_language_of_its_address(client, path, lang, di
     assert heading in page
 
 
-def test_public_pages_forbid_inline_scripts_framing_and_cross_site_referrers(client):
+def test_public_pages_forbid_inline_scripts_framing_and_referrers(client):
     response = client.get("/fr/")
     csp = response["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
-    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Referrer-Policy"] == "no-referrer"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "no-store"
     assert "geolocation=()" in response["Permissions-Policy"]
@@ -93,3 +93,26 @@ def test_a_server_error_page_keeps_the_quick_exit(rf):
     page = response.content.decode()
     assert "data-quick-exit" in page
     assert 'dir="rtl"' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("fr", "n'a pas été enregistré"), ("ar", "لم يُحفظ")],
+)
+def test_a_lost_database_answers_503_saying_nothing_was_kept(rf, language, text):
+    from django.db import OperationalError
+    from django.utils import translation
+
+    from config.errors import server_error
+
+    # Django calls the handler inside its except block; the outage is the exception.
+    with translation.override(language):
+        try:
+            raise OperationalError("server closed the connection unexpectedly")
+        except OperationalError:
+            response = server_error(rf.post(f"/{language}/"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert text in page
+    assert "data-quick-exit" in page

@@ -25,6 +25,7 @@ def django_start(**env: str | None) -> subprocess.CompletedProcess[str]:
         "DATABASE_URL": None,
         "CELERY_BROKER_URL": None,
         "CELERY_RESULT_BACKEND": None,
+        "CACHE_URL": None,
     }
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
@@ -73,7 +74,13 @@ def test_production_refuses_every_laptop_default():
     result = django_start(DJANGO_ENV="production")
     assert result.returncode != 0
     assert "DJANGO_ENV=production refuses to start" in result.stderr
-    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"):
+    for name in (
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CACHE_URL",
+    ):
         assert name in result.stderr
 
 
@@ -85,6 +92,7 @@ def test_production_refuses_debug():
         DJANGO_ALLOWED_HOSTS="report.example.org",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/safe_report",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        CACHE_URL="redis://127.0.0.1:6379/1",
     )
     assert result.returncode != 0
     assert "DJANGO_DEBUG is on" in result.stderr
@@ -99,6 +107,7 @@ def test_production_starts_and_passes_deploy_checks_when_configured():
         DJANGO_ALLOWED_HOSTS="report.example.org",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/safe_report",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        CACHE_URL="redis://127.0.0.1:6379/1",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -109,6 +118,16 @@ def test_production_starts_and_passes_deploy_checks_when_configured():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_checks_notice_a_site_without_csrf_protection(settings):
+    from django.core import checks
+
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if m != "config.csrf.HiddenOriginCsrfViewMiddleware"
+    ]
+    errors = checks.run_checks(tags=[checks.Tags.security])
+    assert "safe_report.E001" in [error.id for error in errors]
 
 
 def test_a_malformed_database_url_is_explained():

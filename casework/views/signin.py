@@ -32,10 +32,12 @@ from casework.auth import (
     count_failure,
     safe_next,
     sign_in_locked,
+    sign_in_wait,
 )
 from casework.exceptions import WrongPassword
 from casework.forms import ChangePasswordForm, CodeForm, EnrolForm, SignInForm
 from casework.models import User
+from config.ratelimit import too_many, wait_minutes
 
 RECOVERY_CODES = 10
 
@@ -61,12 +63,27 @@ def _note_failure(username: str, action: str) -> None:
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST if request.method == "POST" else None)
+    context = {"form": form, "next": safe_next(request, "")}
+    if request.method == "POST" and (wait := sign_in_wait()):
+        # Passwords are being sprayed over many accounts: nobody's is checked for now.
+        message = _(
+            "Too many sign-ins failed on this site in the last minute. Wait %(minutes)d "
+            "min, then try again."
+        ) % {"minutes": wait_minutes(wait)}
+        return too_many(
+            request, "casework/signin/login.html", {**context, "error": message}, retry_after=wait
+        )
     error = None
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         if sign_in_locked(username):
             _note_failure(username, Action.LOGIN_LOCKED)
-            error = _locked_message()
+            return too_many(
+                request,
+                "casework/signin/login.html",
+                {**context, "error": _locked_message()},
+                retry_after=settings.STAFF_LOGIN_LOCK_MINUTES * 60,
+            )
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
@@ -81,7 +98,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "casework/signin/login.html",
-        {"form": form, "error": error, "next": safe_next(request, "")},
+        {**context, "error": error},
         status=200 if error is None else 400,
     )
 

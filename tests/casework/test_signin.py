@@ -116,12 +116,27 @@ def test_wrong_passwords_lock_the_account_for_a_while_with_a_clear_message(alice
 
     response = password_step(client)  # now even the right password is refused
 
-    assert response.status_code == 400
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(15 * 60)
     assert "Trop de tentatives" in response.content.decode()
     assert "_auth_user_id" not in client.session
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert actions.count("login.failed") == 3
     assert actions.count("login.locked") == 1
+
+
+def test_passwords_sprayed_over_many_accounts_pause_every_sign_in(alice, settings, same_minute):
+    settings.STAFF_LOGIN_FAILURES_PER_MINUTE = 3
+    for name in ("bob", "carla", "driss"):  # one guess each: no account locks on its own
+        assert password_step(Client(), username=name, password="Summer2026!").status_code == 400
+
+    client = Client()
+    response = password_step(client)  # alice, with her right password
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert "Trop de connexions ont échoué sur ce site" in response.content.decode()
+    assert "_auth_user_id" not in client.session
 
 
 def test_wrong_codes_count_towards_the_same_limit(alice, settings):

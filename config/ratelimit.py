@@ -1,0 +1,114 @@
+"""Rate limits that never look at who is asking.
+
+A reporter's address is never read (config/privacy.py), so limits cannot be per address.
+Two kinds are used instead: per browser session (the person at the keyboard, kept in her
+session), and site-wide windows counted here, in the cache: Redis in production, shared
+by every web worker, so that two gunicorn workers do not each allow the full budget.
+
+A site-wide window is a fixed minute-long (or longer) bucket: ``spent()`` asks, ``count()``
+spends one.  Fixed windows let up to twice the budget through across a boundary; that is
+accepted for a budget meant to stop floods, not to meter fair use.
+
+When Redis cannot be reached the counters fail open: a report must still be taken while
+Redis is down (the outbox keeps its workflow steps), and a limit nobody can read is not
+worth refusing her for.  The per-session limits still hold meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+
+def cached_count(key: str) -> int:
+    try:
+        return cache.get(key, 0)
+    except (RedisError, OSError) as exc:
+        logger.warning("rate limits: cache unreachable, not enforced (%s)", type(exc).__name__)
+        return 0
+
+
+def add_to_count(key: str, timeout: int) -> None:
+    try:
+        # add() then incr() is atomic on Redis: no two workers both read 4 and write 5.
+        cache.add(key, 0, timeout=timeout)
+        try:
+            cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.set(key, 1, timeout=timeout)
+    except (RedisError, OSError) as exc:
+        logger.warning("rate limits: cache unreachable, not counted (%s)", type(exc).__name__)
+
+
+def forget_count(key: str) -> None:
+    try:
+        cache.delete(key)
+    except (RedisError, OSError) as exc:
+        logger.warning("rate limits: cache unreachable, not cleared (%s)", type(exc).__name__)
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    limit: int
+    seconds: int = 60
+
+    def _key(self, now: float) -> str:
+        return f"rate:{self.name}:{int(now // self.seconds)}"
+
+    def spent(self) -> bool:
+        return cached_count(self._key(time.time())) >= self.limit
+
+    def count(self) -> None:
+        add_to_count(self._key(time.time()), timeout=self.seconds * 2)
+
+    def retry_after(self) -> int:
+        """Seconds until this window's next bucket opens."""
+        now = time.time()
+        return max(1, math.ceil(self.seconds - now % self.seconds))
+
+
+def session_times(request: HttpRequest, key: str, seconds: int) -> list[float]:
+    """Times of the recent events of one kind kept in her session (within ``seconds``)."""
+    now = time.time()
+    return [t for t in request.session.get(key, []) if t > now - seconds]
+
+
+def note_in_session(request: HttpRequest, key: str, seconds: int) -> None:
+    request.session[key] = [*session_times(request, key, seconds), time.time()]
+
+
+def session_retry_after(request: HttpRequest, key: str, seconds: int, limit: int) -> int:
+    """Seconds until the oldest counted event leaves the window and one more is allowed."""
+    times = sorted(session_times(request, key, seconds))
+    if len(times) < limit:
+        return 0
+    return max(1, math.ceil(times[-limit] + seconds - time.time()))
+
+
+def wait_minutes(seconds: int) -> int:
+    """A wait as whole minutes, rounded up: "wait 1 min" rather than "wait 0 min"."""
+    return max(1, math.ceil(seconds / 60))
+
+
+def too_many(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, object],
+    *,
+    retry_after: int,
+) -> HttpResponse:
+    """The 429 page, in the visitor's language, telling her how long to wait."""
+    context = {**context, "wait_minutes": wait_minutes(retry_after)}
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
