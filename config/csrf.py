@@ -33,7 +33,7 @@ class HiddenOriginCsrfViewMiddleware(CsrfViewMiddleware):
 
     def _check_referer(self, request: HttpRequest) -> None:
         # Reached only over HTTPS when no Origin came at all.  A Referer that is there
-        # is still checked (staff pages keep theirs); none is what no-referrer means.
+        # is still checked (the admin keeps its own); none is what no-referrer means.
         if "HTTP_REFERER" not in request.META and _hidden_origin_allowed(request):
             return
         super()._check_referer(request)

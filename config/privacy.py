@@ -3,8 +3,9 @@
 ``ForgetClientMiddleware`` runs first and removes from the request what could identify
 the person behind it: the client address, the user agent, the referrer and the headers a
 proxy adds to carry the address.  Nothing later (views, error reports, loggers) can
-store what is no longer there.  Staff pages keep them: staff are not anonymous, and the
-rate limits on staff sign-in need an address.
+store what is no longer there.  Only the operator's admin (/admin/) keeps them; every
+other page, staff pages included, loses them, and no rate limit needs them
+(config/ratelimit.py).
 
 ``ScrubLogFilter`` is the second line: it drops the request that Django attaches to some
 log records, and masks anything shaped like an IP address in a log message.

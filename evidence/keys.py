@@ -108,6 +108,20 @@ def lock_for_session(identity: Identity) -> tuple[str, bytes]:
     return str(browser_half), seal_identity(identity, [browser_half.recipient])
 
 
+def lock_text_for_session(text: str) -> tuple[str, bytes]:
+    """The same split for a short secret text (her receipt code while it is on screen)."""
+    browser_half = age.X25519Identity.generate()
+    return str(browser_half), age.encrypt(text.encode("utf-8"), [browser_half.recipient])
+
+
+def unlock_text_from_session(sealed: bytes, cookie_secret: str) -> str:
+    try:
+        browser_half = age.X25519Identity.parse(cookie_secret)
+        return age.decrypt(bytes(sealed), [browser_half]).decode("utf-8")
+    except age.AgeError:
+        raise CannotOpen("the session's text does not open with this cookie") from None
+
+
 def unlock_from_session(sealed: bytes, cookie_secret: str) -> Identity:
     try:
         browser_half = age.X25519Identity.parse(cookie_secret)

@@ -102,6 +102,9 @@ class TellUsForm(forms.Form):
         ),
         max_length=SHORT_LIMIT,
         required=False,
+        # Her browser must not remember her safe contact and offer it to whoever types
+        # in this box next on her phone.
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
     def clean(self):

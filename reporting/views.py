@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from config.csrf import HiddenOriginCsrfViewMiddleware
 from config.ratelimit import too_many
 from evidence import keys
 from evidence.exceptions import CannotOpen, UploadRefused
@@ -29,6 +29,7 @@ from reporting.models import ConsentRequest, Message, Report
 
 _INTAKE = "intake"
 _RECEIPT = "receipt_to_show"
+_RECEIPT_COOKIE = "receipt_key"
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def _words_back(request: HttpRequest, wait: int) -> HttpResponse:
     page tells her to choose them again.
     """
     request.upload_handlers = [DiscardingUploadHandler(request)]
-    refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+    refused = HiddenOriginCsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
     if refused is not None:
         return refused
     return _tell_page(request, forms.TellUsForm(request.POST), wait=wait)
@@ -139,7 +140,7 @@ def _receive_sealed(
     handler = SealingUploadHandler(request, recipients=recipients)
     request.upload_handlers = [handler]
     try:
-        refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        refused = HiddenOriginCsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
         request.POST  # noqa: B018 - parse the whole body now, through the sealing handler
     except BaseException:
         handler.discard_all()
@@ -189,8 +190,14 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
         handler.discard_all()
         raise
     request.session.pop(_INTAKE, None)
-    request.session[_RECEIPT] = pending.display
-    return redirect("reporting:intake_done")
+    # The code waits on screen until she says she kept it; the session (a database row)
+    # holds it sealed to a key that only her browser's cookie carries, so a copy of the
+    # database meanwhile opens nothing.
+    cookie, sealed = keys.lock_text_for_session(pending.display)
+    request.session[_RECEIPT] = base64.b64encode(sealed).decode("ascii")
+    response = redirect("reporting:intake_done")
+    _set_browser_half(response, _RECEIPT_COOKIE, cookie)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -198,9 +205,25 @@ def intake_done(request: HttpRequest) -> HttpResponse:
     """Her receipt code, shown until she says she has kept it, then never again."""
     if request.method == "POST":
         request.session.pop(_RECEIPT, None)
-        return redirect("reporting:home")
-    code = request.session.get(_RECEIPT)
+        response = redirect("reporting:home")
+        response.delete_cookie(_RECEIPT_COOKIE, samesite="Lax")
+        return response
+    sealed, cookie = request.session.get(_RECEIPT), request.COOKIES.get(_RECEIPT_COOKIE)
+    code = None
+    if sealed and cookie:
+        try:
+            code = keys.unlock_text_from_session(base64.b64decode(sealed), cookie)
+        except CannotOpen:
+            code = None
     return render(request, "reporting/intake/done.html", {"code": code})
+
+
+def _set_browser_half(response: HttpResponse, name: str, secret: str) -> None:
+    """The browser's half of a split secret: never readable by scripts, never sent to
+    another site, and gone when the browser closes (no max_age)."""
+    response.set_cookie(
+        name, secret, httponly=True, secure=settings.SESSION_COOKIE_SECURE, samesite="Lax"
+    )
 
 
 # --- her return visits --------------------------------------------------------------------
@@ -257,13 +280,7 @@ def return_visit(request: HttpRequest) -> HttpResponse:
                 request.session[_REPORTER_SEALED] = base64.b64encode(sealed).decode("ascii")
                 request.session[_REPORTER_REPORT] = reporter.report.pk
                 response = redirect("reporting:my_report")
-                response.set_cookie(
-                    _REPORTER_COOKIE,
-                    cookie,
-                    httponly=True,
-                    secure=settings.SESSION_COOKIE_SECURE,
-                    samesite="Lax",
-                )
+                _set_browser_half(response, _REPORTER_COOKIE, cookie)
                 return response
         status = 400
     return render(request, "reporting/return/login.html", {"form": form}, status=status)

@@ -9,6 +9,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
@@ -72,8 +73,17 @@ class Visitor:
         )
 
 
+def test_by_default_the_web_server_keeps_no_dated_line_of_her_visit(coordinator_key, tmp_path):
+    with gunicorn(child_env(GUNICORN_ACCESS_LOG=None), tmp_path) as site:
+        Visitor(site).get("/fr/report/")
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert "/fr/report/" not in log
+
+
 def test_reporter_traffic_leaves_no_address_browser_or_referrer(coordinator_key, tmp_path):
-    with gunicorn(child_env(), tmp_path) as site:
+    # The operator may turn the access log on (docs/CONFIGURATION.md): it still names
+    # nobody.
+    with gunicorn(child_env(GUNICORN_ACCESS_LOG="-"), tmp_path) as site:
         her = Visitor(site)
         her.get("/fr/report/")
         her.post("/fr/report/step/urgency/", {"urgency": []})
@@ -101,6 +111,13 @@ def test_reporter_traffic_leaves_no_address_browser_or_referrer(coordinator_key,
     log = (tmp_path / "gunicorn.log").read_text()
     dump = database_dump()
 
+    # Her code is still on screen (she never said she kept it): the sessions hold it
+    # only sealed to her browser's cookie.
+    sessions = " ".join(str(session.get_decoded()) for session in Session.objects.all())
+    assert sessions
+    for form in (code, code.replace(" ", "")):
+        assert form not in sessions
+        assert form not in dump
     for trace in TRACES:
         assert trace not in dump, f"the database holds {trace!r}"
         assert trace not in log, f"the server log holds {trace!r}"
