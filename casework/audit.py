@@ -39,9 +39,9 @@ class Action:
     LOGOUT_IDLE = "logout.idle"
     OTP_ENROLLED = "otp.enrolled"
     RECOVERY_CODE_USED = "otp.recovery_code_used"
-    PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an action's name, not a password
-    PASSWORD_RESET = "password.reset_by_operator"  # noqa: S105 - an action's name
-    PASSWORD_WRONG = "password.wrong_current"  # noqa: S105 - an action's name
+    PASSWORD_CHANGED = "password.changed"  # an action's name, not a password  # noqa: S105  # nosec B105
+    PASSWORD_RESET = "password.reset_by_operator"  # an action's name  # noqa: S105  # nosec B105
+    PASSWORD_WRONG = "password.wrong_current"  # an action's name  # noqa: S105  # nosec B105
     SECOND_FACTOR_RESET = "otp.reset_by_operator"
     ACCOUNT_CHANGED = "account.changed_by_operator"
     ORGANIZATION_CHANGED = "organization.changed_by_operator"

@@ -24,7 +24,7 @@ DJANGO_ENV = env.choice("DJANGO_ENV", ("development", "production"), "developmen
 PRODUCTION = DJANGO_ENV == "production"
 
 # Only ever used on a developer's machine: production refuses to start with it.
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105  # nosec B105
 SECRET_KEY = env.secret("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list(
