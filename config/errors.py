@@ -4,13 +4,16 @@ Django's own handler renders 500.html without the request, so the context proces
 that give the quick-exit address and language links would not run.  If even this page
 fails to render, answer in plain text rather than raise again.
 
-A database that is restarting or unreachable is not a bug in the page she was using: it
-answers 503 with ``Retry-After``, and says plainly that what she just sent was not kept
-(every write is one transaction, so a failed request leaves nothing half-written).
+A database that is restarting or unreachable, or a disk that is full, is not a bug in
+the page she was using: it answers 503 with ``Retry-After``, and says plainly that what
+she just sent was not kept.  Every write is one transaction, and the blob store removes
+a partial file on any error (evidence/blobstore.py), so a failed request leaves nothing
+half-written.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 
@@ -24,13 +27,20 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 
 
-def database_unavailable() -> bool:
-    """Is the exception being handled a lost or refused database connection?"""
-    return isinstance(sys.exception(), OperationalError | InterfaceError)
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def service_unavailable() -> bool:
+    """Is the exception being handled a lost or refused database connection, or a full
+    disk (the blob store's, while sealing an upload)?"""
+    exc = sys.exception()
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _FULL
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    status, template = (503, "503.html") if database_unavailable() else (500, "500.html")
+    status, template = (503, "503.html") if service_unavailable() else (500, "500.html")
     try:
         response = render(request, template, status=status)
     except Exception:

@@ -56,7 +56,13 @@ class BlobSealer:
 
     def abort(self) -> None:
         self._writer.abort()
-        self._stack.__exit__(RuntimeError, RuntimeError("sealing aborted"), None)
+        try:
+            self._stack.__exit__(RuntimeError, RuntimeError("sealing aborted"), None)
+        except OSError as exc:
+            # A disk that failed a write often fails the close too (a full disk cannot
+            # flush the buffer).  The partial file is removed all the same (the blob
+            # store's writer), and the caller must go on to discard her other files.
+            logger.warning("aborted blob %s: %s", self.key, exc.strerror)
 
 
 @dataclass(frozen=True)

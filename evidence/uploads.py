@@ -152,9 +152,16 @@ class SealingUploadHandler(FileUploadHandler):
             current.sealer.abort()
             self.refusals.append(Refusal(current.name, "empty" if file_size == 0 else "type"))
             return None
+        try:
+            blob = current.sealer.finish()
+        except BaseException:
+            # The last chunks failed to reach the disk (full, or gone): the file is no
+            # longer this handler's current one, so remove its partial payload here.
+            current.sealer.abort()
+            raise
         upload = SealedUpload(
             name=current.name,
-            blob=current.sealer.finish(),
+            blob=blob,
             sniffed=current.sniffed,
             image=bytes(current.pending) if current.pending is not None else None,
         )
