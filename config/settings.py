@@ -126,6 +126,9 @@ AUTHENTICATION_BACKENDS = ["casework.auth.KeyUnlockingBackend"]
 # The browser's half of a member's key lives only as long as the browser session, so the
 # login session ends with it rather than outliving the key it unlocked.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# ...and on the server after at most this long (a reporter's or a staff member's), when
+# the hourly task deletes it (reporting.tasks.clear_expired_sessions).
+SESSION_COOKIE_AGE = env.int("SESSION_HOURS", 12, minimum=1) * 3600
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -358,6 +361,10 @@ CELERY_BEAT_SCHEDULE = {
     "remind-assignees": {"task": "casework.tasks.remind_assignees", "schedule": 3600.0},
     "apply-retention": {"task": "casework.tasks.apply_retention", "schedule": 3600.0},
     "expire-bundles": {"task": "casework.tasks.expire_bundles", "schedule": 3600.0},
+    "clear-expired-sessions": {
+        "task": "reporting.tasks.clear_expired_sessions",
+        "schedule": 3600.0,
+    },
 }
 
 # --- logging ----------------------------------------------------------------------------

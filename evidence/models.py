@@ -1,6 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
+from django.utils import timezone
+
+
+def this_hour() -> datetime:
+    """Now, to the hour.  Every sealed thing is hers or about her (her words, her files,
+    the messages to her), and no plaintext time about her is kept finer than the hour:
+    an exact second, matched with a network log, could name who filed."""
+    return timezone.now().replace(minute=0, second=0, microsecond=0)
 
 
 class SealedObject(models.Model):
@@ -15,7 +25,7 @@ class SealedObject(models.Model):
     blob_key = models.CharField(max_length=32, unique=True, editable=False)
     header = models.BinaryField(editable=False)
     payload_size = models.BigIntegerField(editable=False)  # ciphertext bytes on disk
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=this_hour, editable=False)
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

@@ -124,3 +124,29 @@ def test_reporter_traffic_leaves_no_address_browser_or_referrer(coordinator_key,
     access_lines = [line for line in log.splitlines() if re.search(r'"(GET|POST) /', line)]
     assert any('"POST /fr/report/your-words/" 302' in line for line in access_lines)
     assert [line for line in access_lines if "127.0.0.1" in line] == []
+
+
+@pytest.mark.django_db(transaction=False)
+def test_no_time_about_her_is_kept_finer_than_the_hour(client, coordinator_key):
+    from django.apps import apps
+    from django.db import models
+
+    from tests.reporting.test_intake_pages import answer_steps, send
+
+    answer_steps(client)
+    assert send(client, evidence=SimpleUploadedFile("capture.jpg", jpeg())).status_code == 302
+
+    finer = []
+    for label in ("reporting", "evidence"):
+        for model in apps.get_app_config(label).get_models():
+            fields = [f.name for f in model._meta.fields if isinstance(f, models.DateTimeField)]
+            for row in model.objects.values("pk", *fields):
+                for name in fields:
+                    value = row[name]
+                    if value is not None and (value.minute, value.second, value.microsecond) != (
+                        0,
+                        0,
+                        0,
+                    ):
+                        finer.append(f"{model.__name__}.{name}")
+    assert finer == []

@@ -6,6 +6,7 @@ import html
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from reporting import services
 from reporting.models import Report
@@ -151,3 +152,28 @@ def test_an_empty_message_is_explained_and_nothing_is_sent(client, filed):
     assert response.status_code == 400
     assert "avant de l'envoyer" in page(response)
     assert not report.messages.exists()
+
+
+def test_expired_sessions_naming_her_report_are_deleted_every_hour(client, filed, settings):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from reporting.tasks import clear_expired_sessions
+
+    _, code = filed
+    client.post("/fr/return/", {"code": code})
+    hers = Session.objects.get()
+    other = Client()
+    other.get("/fr/report/step/urgency/")
+    other.post("/fr/report/step/urgency/", {"urgency": []})
+    Session.objects.filter(pk=hers.pk).update(expire_date=timezone.now() - timedelta(minutes=1))
+
+    assert clear_expired_sessions() == 1
+    assert clear_expired_sessions() == 0  # safe to run twice
+    assert not Session.objects.filter(pk=hers.pk).exists()
+    assert Session.objects.count() == 1  # the visitor still filling in her report keeps hers
+    assert timezone.now() + timedelta(hours=settings.SESSION_COOKIE_AGE // 3600 + 1) > max(
+        Session.objects.values_list("expire_date", flat=True)
+    )
