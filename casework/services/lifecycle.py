@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from casework import audit, workflow
 from casework.audit import Action
-from casework.models import Case, CaseNote, Referral, WorkflowStep
+from casework.models import Bundle, Case, CaseNote, Referral, WorkflowStep
 from evidence import services as evidence
+from evidence.blobstore import blob_store
 from reporting import services as reporting
 
 logger = logging.getLogger(__name__)
@@ -102,10 +103,10 @@ def retention_due(now: datetime) -> Q:
 
 def erase_case(case_id: int, *, now: datetime | None = None) -> bool:
     """Crypto-erasure of a closed case past retention: her words, files, messages, her
-    key, the case's notes and the referral reasons lose their headers, then their
-    payloads.  The routing facts, the case's dates and the audit log stay; the log
-    gains a tombstone saying how much was erased.  False if someone reopened it, or it
-    was erased already."""
+    key, the case's notes, the referral reasons and bundle refusals lose their headers,
+    then their payloads, and a bundle not yet downloaded loses its file.  The routing
+    facts, the case's dates and the audit log stay; the log gains a tombstone saying how
+    much was erased.  False if someone reopened it, or it was erased already."""
     now = now or timezone.now()
     with transaction.atomic():
         case = (
@@ -122,6 +123,12 @@ def erase_case(case_id: int, *, now: datetime | None = None) -> bool:
             "reason", "decline_reason"
         ):
             sealed += [referral.reason, referral.decline_reason]
+        bundles = Bundle.objects.filter(case=case).select_related("refusal")
+        sealed += [bundle.refusal for bundle in bundles]
+        # A bundle still waiting to be downloaded holds all of it, sealed to the lawyer.
+        for key in bundles.exclude(blob_key="").values_list("blob_key", flat=True):
+            transaction.on_commit(lambda key=key: blob_store().delete(key))
+        bundles.filter(state=Bundle.State.READY).update(state=Bundle.State.EXPIRED)
         for obj in sealed:
             if obj is not None and obj.erased_at is None:
                 evidence.erase_object(obj)

@@ -288,3 +288,33 @@ def test_the_signing_key_and_the_verifier_are_published(client):
     script = client.get("/bundles/verify_bundle.py")
     assert script.status_code == 200
     assert b"def verify(" in b"".join(script.streaming_content)
+
+
+def test_retention_erases_the_refusal_and_a_bundle_still_waiting(
+    cast, referred, running_builder, settings, django_capture_on_commit_callbacks
+):
+    ready = ask_and_approve(cast, referred)
+    services.build_bundle(ready.pk)
+    refused = services.request_bundle(referred, actor=cast.users["leila"])
+    services.refuse_bundle(refused, actor=cast.users["alice"], reason="Elle hésite encore.")
+    ready.refresh_from_db()
+    refused.refresh_from_db()
+    assert ready.state == State.READY
+    assert blob_store().path(ready.blob_key).exists()
+    services.change_status(referred, referred.Status.CLOSED, actor=cast.users["alice"])
+    referred.refresh_from_db()
+
+    due = referred.closed_at + timedelta(days=settings.CASEWORK_RETENTION_DAYS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.apply_retention(now=due) == 1
+
+    ready.refresh_from_db()
+    refused.refusal.refresh_from_db()
+    assert ready.state == State.EXPIRED
+    assert not blob_store().path(ready.blob_key).exists()  # all of it, sealed to the lawyer
+    assert refused.refusal.is_erased
+    page = signed_in_client(cast.users["leila"]).get(
+        f"/fr/staff/cases/{referred.pk}/bundles/{refused.uuid}/"
+    )
+    assert page.status_code == 200
+    assert "Elle hésite encore." not in page.content.decode()
