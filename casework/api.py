@@ -51,6 +51,7 @@ from casework.serializers import (
     TagsSerializer,
 )
 from casework.views.cases import original_response, stream_chunks, working_copy_mime
+from config.schema import VALIDATION_ERRORS
 from evidence.exceptions import CannotOpen
 from evidence.models import EvidenceItem
 from reporting.serializers import ErrorSerializer
@@ -164,10 +165,8 @@ class StaffView(APIView):
 
 
 ERROR = ErrorSerializer
-FIELD_ERRORS = {  # DRF's validation errors: {"to": ["..."], ...}
-    "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
+# DRF's validation errors: {"to": ["..."], ...}, by index inside a list (config/schema.py).
+FIELD_ERRORS = VALIDATION_ERRORS
 ACCEPT_LANGUAGE = OpenApiParameter(
     "Accept-Language",
     OpenApiTypes.STR,
@@ -187,6 +186,9 @@ KEY_LOCKED = OpenApiResponse(
     ERROR,
     description="Her key is not open in this session (sign in again), or she is still "
     "waiting for access to her organisation's key.",
+)
+ERASED = OpenApiResponse(
+    ERROR, description="The case was erased under the retention policy: nothing of it opens."
 )
 CASE_ID = OpenApiParameter("case_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 ITEM_ID = OpenApiParameter("item_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -253,7 +255,13 @@ class CaseDetail(StaffView):
         "is written in the audit log.",
         tags=TAGS,
         parameters=[CASE_ID, ACCEPT_LANGUAGE],
-        responses={200: CaseFileSerializer, 403: REFUSED, 404: NOT_FOUND, 409: KEY_LOCKED},
+        responses={
+            200: CaseFileSerializer,
+            403: REFUSED,
+            404: NOT_FOUND,
+            409: KEY_LOCKED,
+            410: ERASED,
+        },
     )
     def get(self, request: Request, case_id: int) -> Response:
         case = selectors.case_for(request.user, case_id)
@@ -405,6 +413,7 @@ class EvidenceCopy(StaffView):
             403: REFUSED,
             404: OpenApiResponse(ERROR, description="No such case, file or working copy."),
             409: KEY_LOCKED,
+            410: ERASED,
         },
     )
     def get(self, request: Request, case_id: int, item_id: int) -> StreamingHttpResponse:
@@ -435,7 +444,9 @@ class EvidenceOriginal(StaffView):
         parameters=[CASE_ID, ITEM_ID, ACCEPT_LANGUAGE],
         request=DownloadSerializer,
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            # Any type: the original goes out as the type told from its bytes
+            # (evidence/sniff.py: image/jpeg, application/pdf, text/plain...).
+            (200, "*/*"): OpenApiResponse(
                 OpenApiTypes.BINARY,
                 description="The original, as an attachment, with its own Content-Type.",
             ),
@@ -443,6 +454,7 @@ class EvidenceOriginal(StaffView):
             403: REFUSED,
             404: OpenApiResponse(ERROR, description="No such case or file."),
             409: KEY_LOCKED,
+            410: ERASED,
         },
     )
     def post(self, request: Request, case_id: int, item_id: int) -> StreamingHttpResponse:

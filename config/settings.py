@@ -408,6 +408,12 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The answers DRF gives around the views (unreadable body, wrong media type, rate
+    # limits) and the true shape of its validation errors (config/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_error_answers",
+    ],
 }
 
 EMAIL_BACKEND = env.str(

@@ -527,3 +527,94 @@ def test_every_endpoint_is_described_in_the_openapi_schema(client):
     assert {path for path, _ in described if path.startswith("/api/staff/")} == {
         path for path, _ in expected
     }
+
+
+# --- answers the schema describes (found by tests/test_api_schema.py) --------------------
+
+
+def openapi(client) -> dict:
+    return client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def described(client, path: str, method: str) -> dict:
+    return openapi(client)["paths"][path][method]["responses"]
+
+
+ERRORS_REF = {"$ref": "#/components/schemas/ValidationErrors"}
+
+
+def test_a_refused_tag_is_named_by_its_place_in_the_list_as_the_schema_says(cast):
+    report, _ = file_report()
+    client = cast.client("alice")
+
+    response = send(client, "put", case_url(report.case, "tags/"), {"tags": ["court", "x" * 41]})
+
+    # Not a list of messages: the second tag's messages, under its index.
+    assert response.status_code == 400
+    assert list(response.json()) == ["tags"]
+    assert list(response.json()["tags"]) == ["1"]
+    schema = openapi(client)
+    refused = schema["paths"]["/api/staff/cases/{case_id}/tags/"]["put"]["responses"]["400"]
+    assert ERRORS_REF in refused["content"]["application/json"]["schema"]["oneOf"]
+    errors = schema["components"]["schemas"]["ValidationErrors"]
+    assert ERRORS_REF in errors["additionalProperties"]["oneOf"]  # nested, by index
+
+
+def test_a_body_that_is_not_json_is_refused_with_a_detail_the_schema_describes(cast):
+    report, _ = file_report()
+    client = cast.client("alice")
+
+    response = client.post(
+        case_url(report.case, "notes/"), b"text=Call back", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["detail"]
+    assert report.case.notes.count() == 0
+    refused = described(client, "/api/staff/cases/{case_id}/notes/", "post")["400"]
+    assert {"$ref": "#/components/schemas/Error"} in (
+        refused["content"]["application/json"]["schema"]["oneOf"]
+    )
+
+
+def test_an_original_goes_out_as_the_type_told_from_its_bytes_which_the_schema_allows(cast):
+    report, _ = report_with_files(("WhatsApp Chat.txt", text_bytes(2000)))
+    item = report.evidence.get()
+    client = cast.client("alice")
+
+    response = send(
+        client, "post", case_url(report.case, f"evidence/{item.pk}/original/"), {"reason": "court"}
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    responses = described(client, "/api/staff/cases/{case_id}/evidence/{item_id}/original/", "post")
+    assert list(responses["200"]["content"]) == ["*/*"]
+
+
+def test_an_erased_case_answers_410_wherever_it_would_be_read_as_the_schema_says(cast, settings):
+    alice = cast.users["alice"]
+    report, _ = report_with_files(("photo.jpg", jpeg()))
+    case, item = report.case, report.evidence.get()
+    services.change_status(case, Status.ACKNOWLEDGED, actor=alice)
+    closed = services.change_status(case, Status.CLOSED, actor=alice)
+    later = closed.closed_at + timedelta(days=settings.CASEWORK_RETENTION_DAYS + 1)
+    assert services.apply_retention(now=later) == 1
+    client = cast.client("alice")
+    paths = openapi(client)["paths"]
+    evidence = "/api/staff/cases/{case_id}/evidence/{item_id}"
+
+    for method, url, body, path in [
+        ("get", case_url(case), {}, "/api/staff/cases/{case_id}/"),
+        ("get", case_url(case, f"evidence/{item.pk}/view/"), {}, f"{evidence}/view/"),
+        (
+            "post",
+            case_url(case, f"evidence/{item.pk}/original/"),
+            {"reason": "court"},
+            f"{evidence}/original/",
+        ),
+    ]:
+        response = send(client, method, url, body)
+        assert response.status_code == 410, url
+        assert response.json() == {"detail": french(api.Erased.default_detail)}
+        assert "410" in paths[path][method]["responses"]

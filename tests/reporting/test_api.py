@@ -409,7 +409,7 @@ def test_the_schema_describes_the_three_endpoints(client):
     form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
     files = schema["components"]["schemas"][form.rsplit("/", 1)[-1]]["properties"]["evidence"]
     assert files["items"] == {"type": "string", "format": "binary"}
-    assert set(upload["responses"]) == {"201", "400", "401"}
+    assert set(upload["responses"]) == {"201", "400", "401", "415", "429"}
 
     assert upload["security"] == paths["/api/reports/mine/"]["get"]["security"] == [{"receipt": []}]
     receipt = schema["components"]["securitySchemes"]["receipt"]
@@ -418,7 +418,26 @@ def test_the_schema_describes_the_three_endpoints(client):
         "header",
         "Authorization",
     )
-    assert set(paths["/api/reports/"]["post"]["responses"]) == {"201", "400", "503"}
+    assert set(paths["/api/reports/"]["post"]["responses"]) == {"201", "400", "415", "429", "503"}
+    # The limits' answer says how long to wait (config/schema.py, reporting/throttle.py).
+    throttled = paths["/api/reports/mine/"]["get"]["responses"]["429"]
+    assert throttled["headers"]["Retry-After"]["required"] is True
+
+
+def test_a_body_that_is_not_json_is_refused_with_a_detail_the_schema_describes(
+    client, coordinator_key
+):
+    response = client.post("/api/reports/", b"category=doxxing", content_type="application/json")
+
+    # Found by tests/test_api_schema.py: the schema promised field errors only.
+    assert response.status_code == 400
+    assert list(response.json()) == ["detail"]
+    assert not Report.objects.exists()
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    refused = schema["paths"]["/api/reports/"]["post"]["responses"]["400"]
+    assert {"$ref": "#/components/schemas/Error"} in (
+        refused["content"]["application/json"]["schema"]["oneOf"]
+    )
 
 
 def test_guessing_codes_through_the_api_is_stopped_site_wide(
