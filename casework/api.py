@@ -363,7 +363,13 @@ class CaseNotes(StaffView):
         tags=TAGS,
         parameters=[CASE_ID, ACCEPT_LANGUAGE],
         request=NoteTextSerializer,
-        responses={201: NoteSerializer, 400: BAD_REQUEST, 403: REFUSED, 404: NOT_FOUND},
+        responses={
+            201: NoteSerializer,
+            400: BAD_REQUEST,
+            403: REFUSED,
+            404: NOT_FOUND,
+            410: ERASED,
+        },
     )
     def post(self, request: Request, case_id: int) -> Response:
         case = selectors.case_for(request.user, case_id)
@@ -384,7 +390,13 @@ class CaseMessages(StaffView):
         tags=TAGS,
         parameters=[CASE_ID, ACCEPT_LANGUAGE],
         request=ReplyTextSerializer,
-        responses={201: MessageSerializer, 400: BAD_REQUEST, 403: REFUSED, 404: NOT_FOUND},
+        responses={
+            201: MessageSerializer,
+            400: BAD_REQUEST,
+            403: REFUSED,
+            404: NOT_FOUND,
+            410: ERASED,
+        },
     )
     def post(self, request: Request, case_id: int) -> Response:
         case = selectors.case_for(request.user, case_id)

@@ -116,3 +116,10 @@ def test_a_lost_database_answers_503_saying_nothing_was_kept(rf, language, text)
     page = response.content.decode()
     assert text in page
     assert "data-quick-exit" in page
+
+
+def test_an_api_address_that_names_nothing_answers_in_json(client):
+    response = client.get("/api/staff/cases/not-a-number/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Introuvable."}

@@ -186,9 +186,15 @@ def _viewed(actor: User, action: str, case: Case, access: selectors.Access, deta
 
 
 @transaction.atomic
+def _not_erased(case: Case) -> None:
+    if case.erased_at is not None:
+        raise CaseErased(case.pk)
+
+
 def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
     """A note for colleagues, sealed to the organisation only: she never reads it."""
     _worker(case, actor)
+    _not_erased(case)
     recipient = keys.parse_recipient(case.organization.key_recipient)
     now = timezone.now()
     body = json.dumps({"text": text, "at": now.isoformat()}, ensure_ascii=False)
@@ -224,6 +230,8 @@ def reply_to_reporter(case: Case, text: str, *, actor: User) -> Message:
     """A message she reads on her return visit, sealed to her and to the organisations
     her report is sealed to (reporting owns the conversation)."""
     _worker(case, actor)
+    # Her key was dropped with her words: nothing new may be sealed about her.
+    _not_erased(case)
     message = reporting.post_message(case.report, text, author=Message.Author.HELPER)
     _touched(case)
     # No message id: her messages share the sequence, and this row's time is exact.

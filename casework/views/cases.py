@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from casework import selectors, services, states, triage
@@ -216,6 +217,9 @@ def case_tags(request: HttpRequest, case_id: int) -> HttpResponse:
     return _back(case)
 
 
+_ERASED_MESSAGE = gettext_lazy("This case was erased: nothing can be added to it any more.")
+
+
 @require_POST
 @staff_required
 def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
@@ -227,6 +231,8 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
         services.add_note(case, form.cleaned_data["text"], actor=request.user)
     except NotAllowed:
         return _forbidden(request)
+    except CaseErased:
+        messages.error(request, _ERASED_MESSAGE)
     return _back(case, "notes")
 
 
@@ -241,6 +247,9 @@ def case_reply(request: HttpRequest, case_id: int) -> HttpResponse:
         services.reply_to_reporter(case, form.cleaned_data["text"], actor=request.user)
     except NotAllowed:
         return _forbidden(request)
+    except CaseErased:
+        messages.error(request, _ERASED_MESSAGE)
+        return _back(case, "messages")
     messages.success(request, _("Sent. She will read it with her receipt code."))
     return _back(case, "messages")
 

@@ -324,3 +324,30 @@ def test_a_reopened_case_is_not_erased(cast, settings):
     assert services.apply_retention(now=due) == 0
     _, identity = reporting.open_receipt(pending.code)
     assert reporting.read_content(report, identity)["narrative"] == NARRATIVE
+
+
+def test_nothing_new_is_sealed_about_her_once_her_case_is_erased(
+    cast, settings, django_capture_on_commit_callbacks
+):
+    report, _pending = file_report(narrative=NARRATIVE)
+    case = report.case
+    alice = cast.users["alice"]
+    services.change_status(case, Case.Status.ACKNOWLEDGED, actor=alice)
+    services.change_status(case, Case.Status.CLOSED, actor=alice)
+    case.refresh_from_db()
+    due = case.closed_at + timedelta(days=settings.CASEWORK_RETENTION_DAYS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.apply_retention(now=due)
+    sealed_before = SealedObject.objects.count()
+
+    client = cast.client("alice")
+    reply = client.post(f"/fr/staff/cases/{case.pk}/reply/", {"text": "Bonjour"}, follow=True)
+    note = client.post(f"/fr/staff/cases/{case.pk}/notes/", {"text": "Rappel"}, follow=True)
+    api = client.post(
+        f"/api/staff/cases/{case.pk}/messages/", {"text": "Bonjour"}, content_type="application/json"
+    )
+
+    assert "Ce dossier a été effacé" in reply.content.decode()
+    assert "Ce dossier a été effacé" in note.content.decode()
+    assert api.status_code == 410
+    assert SealedObject.objects.count() == sealed_before
