@@ -140,6 +140,8 @@ LOGIN_URL = "casework:login"
 STAFF_LOGIN_FAILURES = env.int("STAFF_LOGIN_FAILURES", 5, minimum=1)
 STAFF_LOGIN_LOCK_MINUTES = env.int("STAFF_LOGIN_LOCK_MINUTES", 15, minimum=1)
 STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", 30, minimum=1)
+# A reporter's open report (her return visit) closes after this long without a request.
+REPORTER_IDLE_MINUTES = env.int("REPORTER_IDLE_MINUTES", 15, minimum=1)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", "Safe Report")
 # How long a new case may wait for someone to acknowledge it (issue 6 escalates after).
 CASEWORK_SLA_URGENT_HOURS = env.int("CASEWORK_SLA_URGENT_HOURS", 4, minimum=1)

@@ -7,6 +7,7 @@ steps; her words and files arrive with the last step and are sealed as they arri
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -231,6 +232,7 @@ def _set_browser_half(response: HttpResponse, name: str, secret: str) -> None:
 _REPORTER_COOKIE = "reporter_key"
 _REPORTER_SEALED = "reporter_key_sealed"
 _REPORTER_REPORT = "reporter_report"
+_REPORTER_SEEN = "reporter_seen"
 _ADDED = "evidence_added"
 _ANSWERED = "consent_answered"
 
@@ -243,17 +245,32 @@ SERVICE_FOR_HER = {
 }
 
 
+def _this_minute() -> int:
+    # Minutes, not seconds: the session says she is still reading, not when exactly.
+    return int(time.time() // 60)
+
+
 def _visitor(request: HttpRequest) -> tuple[Report, keys.Identity] | None:
-    """Her report and her key, if this browser opened it with the code."""
+    """Her report and her key, if this browser opened it with the code.
+
+    Left idle for REPORTER_IDLE_MINUTES, the report closes: whoever picks up her phone
+    later, with the browser still open, finds the code page, not her report."""
     sealed = request.session.get(_REPORTER_SEALED)
     cookie = request.COOKIES.get(_REPORTER_COOKIE)
+    if sealed and _this_minute() - request.session.get(_REPORTER_SEEN, 0) > (
+        settings.REPORTER_IDLE_MINUTES
+    ):
+        request.session.flush()
+        return None
     report = Report.objects.filter(pk=request.session.get(_REPORTER_REPORT)).first()
     if not (sealed and cookie and report):
         return None
     try:
-        return report, keys.unlock_from_session(base64.b64decode(sealed), cookie)
+        opened = report, keys.unlock_from_session(base64.b64decode(sealed), cookie)
     except (CannotOpen, ValueError):
         return None
+    request.session[_REPORTER_SEEN] = _this_minute()
+    return opened
 
 
 @require_http_methods(["GET", "POST"])
@@ -279,6 +296,7 @@ def return_visit(request: HttpRequest) -> HttpResponse:
                 cookie, sealed = keys.lock_for_session(identity)
                 request.session[_REPORTER_SEALED] = base64.b64encode(sealed).decode("ascii")
                 request.session[_REPORTER_REPORT] = reporter.report.pk
+                request.session[_REPORTER_SEEN] = _this_minute()
                 response = redirect("reporting:my_report")
                 _set_browser_half(response, _REPORTER_COOKIE, cookie)
                 return response

@@ -177,3 +177,19 @@ def test_expired_sessions_naming_her_report_are_deleted_every_hour(client, filed
     assert timezone.now() + timedelta(hours=settings.SESSION_COOKIE_AGE // 3600 + 1) > max(
         Session.objects.values_list("expire_date", flat=True)
     )
+
+
+def test_her_report_left_idle_closes_and_the_key_leaves_the_session(client, filed, settings):
+    _, code = filed
+    client.post("/fr/return/", {"code": code})
+    assert client.get("/fr/return/report/").status_code == 200
+    session = client.session
+    session["reporter_seen"] -= settings.REPORTER_IDLE_MINUTES + 1
+    session.save()
+
+    response = client.get("/fr/return/report/")
+
+    assert response["Location"] == "/fr/return/"
+    assert "reporter_key_sealed" not in client.session
+    # Her cookie alone opens nothing any more, even if she comes straight back.
+    assert client.get("/fr/return/report/")["Location"] == "/fr/return/"
