@@ -12,5 +12,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))  # a large upload on a 
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+# No control socket (gunicorn 27 makes $HOME/.gunicorn/gunicorn.ctl): nothing here uses
+# it, and two servers on one machine would share it.
+control_socket_disable = True
 # Headers a proxy sets to carry the client address are not trusted, and not kept.
 forwarded_allow_ips = ""

@@ -88,6 +88,16 @@ ensure_chromium() {
   export CHROMIUM_PATH
 }
 
+# Debian's nginx, for tests/deploy/test_nginx.py, which runs the deploy/nginx/ files in an
+# nginx of its own on free ports.  Debian's package also starts the system's nginx where
+# it can: stop it, the tests do not need it.
+ensure_nginx() {
+  [ -x /usr/sbin/nginx ] && return 0
+  apt_install nginx
+  if [ -d /run/systemd/system ]; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  [ -x /usr/sbin/nginx ] || die "missing: nginx — install with: sudo apt-get install nginx"
+}
+
 # The reference age implementation, to prove our files interoperate with it.
 ensure_age() {
   command -v age >/dev/null 2>&1 || apt_install age

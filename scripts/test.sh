@@ -10,6 +10,9 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then ensure_postgres; fi
 if [ -z "${TEST_REDIS_URL:-}" ]; then ensure_redis; fi
 ensure_chromium
 ensure_age
+ensure_nginx
+ensure_command curl curl
+ensure_command systemd-analyze systemd
 
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/safe_report}
 redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14}
