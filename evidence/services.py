@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -264,6 +264,18 @@ def erase_item(item) -> int:
     return erased
 
 
+# Blob files held by rows of other apps (casework's built bundles are whole age files in
+# the same store, with no SealedObject): each source answers which of the keys it is
+# given are still in use, so that the orphan sweep spares them.
+LiveKeySource = Callable[[list[str]], Iterable[str]]
+_live_key_sources: list[LiveKeySource] = []
+
+
+def register_live_blob_keys(source: LiveKeySource) -> None:
+    if source not in _live_key_sources:  # an app's ready() may run twice
+        _live_key_sources.append(source)
+
+
 def sweep_orphan_blobs(*, older_than_seconds: int = 3600) -> int:
     """Delete payloads that no row points at (a rolled-back transaction, a crash), and
     partial files a dead process left.  Young files are spared: their transaction may
@@ -280,6 +292,8 @@ def sweep_orphan_blobs(*, older_than_seconds: int = 3600) -> int:
         batch = candidates[start : start + 1000]
         live = SealedObject.objects.filter(blob_key__in=batch, erased_at=None)
         known = set(live.values_list("blob_key", flat=True))
+        for source in _live_key_sources:
+            known.update(source(batch))
         for key in batch:
             if key not in known:
                 store.delete(key)

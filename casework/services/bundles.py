@@ -379,6 +379,16 @@ def record_download(bundle: Bundle, *, actor: User) -> None:
     )
 
 
+def bundle_files_in_use(keys: list[str]) -> list[str]:
+    """Which of these blob keys are built bundles still waiting to be downloaded (the
+    orphan sweep asks: a bundle file has no SealedObject row of its own)."""
+    return list(
+        Bundle.objects.filter(blob_key__in=keys, state=State.READY).values_list(
+            "blob_key", flat=True
+        )
+    )
+
+
 def expire_bundles(*, now=None) -> int:
     """Beat: ready bundles past their date lose their file (the lawyer has had
     CASEWORK_BUNDLE_DAYS to take it; a new one can be asked for)."""

@@ -318,3 +318,20 @@ def test_retention_erases_the_refusal_and_a_bundle_still_waiting(
     )
     assert page.status_code == 200
     assert "Elle hésite encore." not in page.content.decode()
+
+
+def test_the_hourly_orphan_sweep_leaves_a_ready_bundle_for_the_lawyer(
+    cast, referred, running_builder
+):
+    bundle = ask_and_approve(cast, referred)
+    services.build_bundle(bundle.pk)
+    bundle.refresh_from_db()
+    assert bundle.state == State.READY
+
+    evidence.sweep_orphan_blobs(older_than_seconds=0)
+
+    assert blob_store().path(bundle.blob_key).exists()
+    download = signed_in_client(cast.users["leila"]).get(
+        f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/download/"
+    )
+    assert download.status_code == 200

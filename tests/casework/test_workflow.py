@@ -344,7 +344,9 @@ def test_nothing_new_is_sealed_about_her_once_her_case_is_erased(
     reply = client.post(f"/fr/staff/cases/{case.pk}/reply/", {"text": "Bonjour"}, follow=True)
     note = client.post(f"/fr/staff/cases/{case.pk}/notes/", {"text": "Rappel"}, follow=True)
     api = client.post(
-        f"/api/staff/cases/{case.pk}/messages/", {"text": "Bonjour"}, content_type="application/json"
+        f"/api/staff/cases/{case.pk}/messages/",
+        {"text": "Bonjour"},
+        content_type="application/json",
     )
 
     assert "Ce dossier a été effacé" in reply.content.decode()
