@@ -86,6 +86,9 @@ def stack(tmp: Path, *, hold_first: bool = False, **settings: str) -> Iterator[S
             CELERY_BROKER_URL=broker,
             CELERY_RESULT_BACKEND=broker,
             CELERY_TASK_DEFAULT_QUEUE=QUEUE,
+            # One Redis for everything, as in production: when it dies, the rate limits'
+            # counters die with the broker, and must let her report through.
+            CACHE_URL=f"redis://127.0.0.1:{redis_port}/1",
             EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=str(smtp_port),
