@@ -40,6 +40,7 @@ bench: $(VENV_STAMP) ## measure sealing, intake, queue, routing and bundle speed
 	.venv/bin/python bench/queue.py --cases 100000 --requests 100
 	@. scripts/lib.sh && ensure_command redis-server redis-server
 	.venv/bin/python bench/routing.py --reports 1000 --clients 4
+	.venv/bin/python bench/load.py --reporters 50 --seconds 60 --workers 4
 	.venv/bin/python bench/bundle.py --size-mib 1024 --files 4
 
 clean: ## remove .venv, compiled catalogues and local data under var/

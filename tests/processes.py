@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import http.client
+import http.cookies
+import io
+import json
 import os
+import pwd
+import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -258,10 +268,6 @@ def private_postgres(*, settings: dict[str, str] | None = None) -> Iterator[Priv
     """initdb a cluster in a temporary folder, start it on a free port of 127.0.0.1 (no
     Unix socket outside that folder), yield it, then stop it and remove everything.
     As root the cluster belongs to the "postgres" user (runuser); otherwise to us."""
-    import pwd
-    import secrets
-    import tempfile
-
     as_owner: list[str] = []
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")  # KeyError: the server package is not installed
@@ -329,3 +335,167 @@ def child_pids(pid: int) -> list[int]:
         return [int(p) for p in children.read_text().split()]
     except FileNotFoundError:
         return []
+
+
+# --- a browser's session, without a browser ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    text: str
+    elapsed: float  # seconds from sending the request to the end of the answer
+
+
+class Browser:
+    """What a browser sends to the site's pages, on loopback, for many at once where
+    Chromium would be too heavy: cookies kept (session, CSRF), forms posted with the CSRF
+    token of the page they are on, urlencoded or multipart as the page's form says, the
+    headers a browser adds to a form of the site's own (Origin, Sec-Fetch-Site).  Redirects
+    are not followed, so that the caller times each request and sees each answer."""
+
+    def __init__(self, base: str, language: str, *, timeout: float = 60) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self.base = base
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.language = language
+        self.timeout = timeout
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: dict | None = None,
+        files: list[tuple[str, str, bytes, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        json_body: object = None,
+    ) -> Answer:
+        """``files``: (field, file name, content, type); a file field left empty is
+        ("evidence", "", b"", "application/octet-stream"), as a browser sends it.
+        ``json_body``: a POST to the API instead of a form."""
+        sent_headers = {"Host": f"{self.host}:{self.port}", "Accept-Language": self.language}
+        if self.cookies:
+            sent_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if method == "POST":
+            sent_headers["Origin"] = self.base
+            sent_headers["Sec-Fetch-Site"] = "same-origin"
+            if json_body is not None:
+                body = json.dumps(json_body).encode()
+                sent_headers["Content-Type"] = "application/json"
+            elif files is not None:
+                boundary = f"----drill{secrets.token_hex(8)}"
+                body = _multipart(boundary, form or {}, files)
+                sent_headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+            else:
+                body = urllib.parse.urlencode(form or {}, doseq=True).encode()
+                sent_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        sent_headers.update(headers or {})
+        started = time.monotonic()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            connection.request(method, path, body=body, headers=sent_headers)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", errors="replace")
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar = http.cookies.SimpleCookie()
+            jar.load(header)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return Answer(response.status, response.headers, text, time.monotonic() - started)
+
+    def get(self, path: str) -> Answer:
+        return self.request("GET", path)
+
+    def post_form(
+        self,
+        path: str,
+        page: str,
+        fields: dict | None = None,
+        files: list[tuple[str, str, bytes, str]] | None = None,
+    ) -> Answer:
+        """POST a form with the CSRF token found on ``page`` (the page it is on)."""
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, "no CSRF token on the page"
+        form = {"csrfmiddlewaretoken": token[1], **(fields or {})}
+        return self.request("POST", path, form=form, files=files)
+
+
+def _multipart(boundary: str, fields: dict, files: list[tuple[str, str, bytes, str]]) -> bytes:
+    out = io.BytesIO()
+    for name, values in fields.items():
+        for value in values if isinstance(values, list | tuple) else [values]:
+            out.write(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            )
+            out.write(str(value).encode() + b"\r\n")
+    for name, filename, content, content_type in files:
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+        )
+        out.write(content + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue()
+
+
+def half_written(database_url: str, blob_root: Path) -> dict[str, int]:
+    """What an interrupted write could leave behind, counted straight from the database
+    and the blob store (every count 0 when nothing is half-written).  For a site holding
+    reports, their messages and evidence, as the fault drills make: sealed objects of
+    other kinds (case notes, bundles) would count as unreferenced."""
+    import psycopg2
+
+    queries = {
+        "reports without their case": """
+            SELECT count(*) FROM reporting_report r
+            WHERE NOT EXISTS (SELECT 1 FROM casework_case c WHERE c.report_id = r.id)""",
+        "reports whose reporter key is empty": """
+            SELECT count(*) FROM reporting_report r
+            JOIN reporting_reporterkey k ON k.id = r.reporter_id
+            WHERE length(k.sealed_key) = 0""",
+        "reporter keys without a report": """
+            SELECT count(*) FROM reporting_reporterkey k
+            WHERE NOT EXISTS (SELECT 1 FROM reporting_report r WHERE r.reporter_id = k.id)""",
+        "sealed objects without a header": """
+            SELECT count(*) FROM evidence_sealedobject
+            WHERE erased_at IS NULL AND length(header) = 0""",
+        "evidence items on no report": """
+            SELECT count(*) FROM evidence_evidenceitem i WHERE NOT EXISTS (
+                SELECT 1 FROM reporting_report_evidence l WHERE l.evidenceitem_id = i.id)""",
+        "evidence items without their receipt in custody": """
+            SELECT count(*) FROM evidence_evidenceitem i WHERE NOT EXISTS (
+                SELECT 1 FROM evidence_custodyevent e
+                WHERE e.item_id = i.id AND e.action = 'received')""",
+        "sealed objects nothing refers to": """
+            SELECT count(*) FROM evidence_sealedobject s
+            WHERE NOT EXISTS (SELECT 1 FROM reporting_report r WHERE r.content_id = s.id)
+              AND NOT EXISTS (SELECT 1 FROM reporting_message m WHERE m.body_id = s.id)
+              AND NOT EXISTS (SELECT 1 FROM evidence_evidenceitem i
+                              WHERE s.id IN (i.original_id, i.working_copy_id, i.note_id))""",
+    }
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection.cursor() as cursor:
+            counts = {}
+            for what, query in queries.items():
+                cursor.execute(query)
+                counts[what] = cursor.fetchone()[0]
+            cursor.execute("SELECT blob_key FROM evidence_sealedobject WHERE erased_at IS NULL")
+            keys = {key for (key,) in cursor.fetchall()}
+    finally:
+        connection.close()
+    files = {p.name for p in blob_root.glob("??/??/*") if re.fullmatch("[0-9a-f]{32}", p.name)}
+    counts["sealed objects whose payload is missing"] = len(keys - files)
+    counts["payloads no row refers to"] = len(files - keys)
+    counts["partial payload files"] = len(list(blob_root.glob("??/??/.*.partial")))
+    return counts
