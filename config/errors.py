@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.defaults import page_not_found
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -32,29 +32,48 @@ RETRY_AFTER_SECONDS = 30
 _FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
-def service_unavailable() -> bool:
-    """Is the exception being handled a lost or refused database connection, or a full
-    disk (the blob store's, while sealing an upload)?"""
-    exc = sys.exception()
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, OSError) and exc.errno in _FULL
+def _unavailable(exc: BaseException | None) -> bool:
+    """Is this a lost or refused database connection, or a full disk (the blob store's,
+    while sealing an upload), or was it caused by one?  Django wraps some: a session
+    that could not be saved becomes a "bad request" whose cause is the database."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OperationalError | InterfaceError):
+            return True
+        if isinstance(exc, OSError) and exc.errno in _FULL:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _unavailable_page(request: HttpRequest) -> HttpResponse:
+    # A page that only reads says so; a post says that what she sent was not kept.
+    context = {"sent": request.method not in ("GET", "HEAD")}
+    try:
+        response = render(request, "503.html", context, status=503)
+    except Exception:
+        logger.exception("the 503 page itself failed to render")
+        response = HttpResponse("Service unavailable", status=503, content_type="text/plain")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    status, template = (503, "503.html") if service_unavailable() else (500, "500.html")
+    if _unavailable(sys.exception()):
+        return _unavailable_page(request)
     try:
-        response = render(request, template, status=status)
+        return render(request, "500.html", status=500)
     except Exception:
-        logger.exception("the %s page itself failed to render", status)
-        response = HttpResponse(
-            "Service unavailable" if status == 503 else "Server error",
-            status=status,
-            content_type="text/plain",
-        )
-    if status == 503:
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+        logger.exception("the 500 page itself failed to render")
+        return HttpResponse("Server error", status=500, content_type="text/plain")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400, except when the database was lost while her session was being
+    saved (SessionInterrupted, caused by it): that is the 503 of an outage."""
+    if _unavailable(exception):
+        return _unavailable_page(request)
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -62,4 +81,4 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     schema says), not with the visitor's HTML page."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": _("Not found.")}, status=404)
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)

@@ -5,6 +5,7 @@ from django.urls import include, path
 from casework.views import bundles
 from config.health import healthz
 
+handler400 = "config.errors.bad_request"
 handler404 = "config.errors.not_found"
 handler500 = "config.errors.server_error"
 

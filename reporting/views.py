@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -177,25 +178,31 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
             handler.discard_all()
             return _tell_page(request, form, handler.refusals, status=400)
         try:
-            services.file_report(
-                report_facts,
-                services.ReportContent(**form.cleaned_data),
-                handler.accepted,
-                pending=pending,
-                recipients=recipients,
-            )
+            # Her report and the session that shows her its code are kept together or
+            # not at all: a database lost in between must not keep a report whose code
+            # she never sees (she is told nothing was saved, and sends it again).
+            with transaction.atomic():
+                services.file_report(
+                    report_facts,
+                    services.ReportContent(**form.cleaned_data),
+                    handler.accepted,
+                    pending=pending,
+                    recipients=recipients,
+                )
+                request.session.pop(_INTAKE, None)
+                # The code waits on screen until she says she kept it; the session (a
+                # database row) holds it sealed to a key that only her browser's cookie
+                # carries, so a copy of the database meanwhile opens nothing.
+                cookie, sealed = keys.lock_text_for_session(pending.display)
+                request.session[_RECEIPT] = base64.b64encode(sealed).decode("ascii")
+                request.session.save()
         except UploadRefused as refused:
             handler.discard_all()
             return _tell_page(request, form, [refused], status=400)
     except BaseException:
         handler.discard_all()
         raise
-    request.session.pop(_INTAKE, None)
-    # The code waits on screen until she says she kept it; the session (a database row)
-    # holds it sealed to a key that only her browser's cookie carries, so a copy of the
-    # database meanwhile opens nothing.
-    cookie, sealed = keys.lock_text_for_session(pending.display)
-    request.session[_RECEIPT] = base64.b64encode(sealed).decode("ascii")
+    request.session.modified = False  # saved above, with her report
     response = redirect("reporting:intake_done")
     _set_browser_half(response, _RECEIPT_COOKIE, cookie)
     return response

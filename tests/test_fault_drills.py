@@ -322,13 +322,6 @@ FOR EACH ROW EXECUTE FUNCTION drill_drop_connection();
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Django's database session store turns any DatabaseError while saving a "
-    "session into UpdateError, which SessionMiddleware raises as SessionInterrupted: a "
-    "400 'Bad Request' page in English, no Retry-After (config/urls.py has no handler400 "
-    "that recognises a lost database)",
-)
 def test_a_database_lost_while_her_session_is_saved_answers_503_not_400(private_site):
     browser = Browser(private_site.url, "ar", timeout=30)
     page = browser.get("/ar/report/")

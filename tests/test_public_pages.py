@@ -123,3 +123,42 @@ def test_an_api_address_that_names_nothing_answers_in_json(client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Introuvable."}
+
+
+def test_a_page_that_only_reads_does_not_claim_something_was_lost(rf):
+    from django.db import OperationalError
+    from django.utils import translation
+
+    from config.errors import server_error
+
+    with translation.override("fr"):
+        try:
+            raise OperationalError("the database system is shutting down")
+        except OperationalError:
+            response = server_error(rf.get("/fr/report/done/"))
+    page = response.content.decode()
+    assert response.status_code == 503
+    assert "Attendez une minute, puis réessayez." in page
+    assert "enregistré" not in page
+
+
+def test_a_session_lost_with_the_database_is_an_outage_not_a_bad_request(rf):
+    from django.contrib.sessions.exceptions import SessionInterrupted
+    from django.db import OperationalError
+    from django.utils import translation
+
+    from config.errors import bad_request
+
+    with translation.override("ar"):
+        try:
+            try:
+                raise OperationalError("server closed the connection unexpectedly")
+            except OperationalError as lost:
+                raise SessionInterrupted("the session was lost") from lost
+        except SessionInterrupted as interrupted:
+            response = bad_request(rf.post("/ar/report/step/what/"), interrupted)
+            refused = bad_request(rf.post("/ar/"), SessionInterrupted("deleted elsewhere"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "لم يُحفظ" in response.content.decode()
+    assert refused.status_code == 400
