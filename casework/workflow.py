@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -124,13 +126,39 @@ def run_step(step_id: int) -> str:
     if step is None:
         return "skipped"
     performer = PERFORMERS[step.kind]
+    running = _running.set(step.pk)
     try:
-        with transaction.atomic():
-            performer(step)
-            WorkflowStep.objects.filter(pk=step.pk).delete()
+        performer(step)
     except Exception as exc:  # kept on the row, retried, shown to the operator
         return _failed(step, exc)
+    finally:
+        _running.reset(running)
+    performed()  # if the performer had nothing to send, it has not said so yet
     return "done"
+
+
+# The step this worker is performing.  Performers only send (an email); the step is
+# forgotten the moment the mail server has accepted the message, before the connection
+# is even closed, in a commit of its own: a worker killed after that finds nothing to
+# redo.  The gap left (between the server's "accepted" and that commit, about a
+# millisecond) is the only way one email can go twice; each carries a Message-ID made
+# from its step, which mail clients use to drop a repeat.
+_running: ContextVar[int | None] = ContextVar("workflow_step", default=None)
+
+
+def performed() -> None:
+    """The current step's work has left this process: forget the step now."""
+    step_id = _running.get()
+    if step_id is not None:
+        WorkflowStep.objects.filter(pk=step_id).delete()
+
+
+def message_id() -> str | None:
+    """A Message-ID that stays the same when the current step is done again."""
+    step_id = _running.get()
+    if step_id is None:
+        return None
+    return f"<workflow-step-{step_id}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
 
 
 def _failed(step: WorkflowStep, exc: BaseException) -> str:

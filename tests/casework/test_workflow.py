@@ -122,6 +122,16 @@ def test_the_same_step_run_twice_sends_one_email(reported):
     assert len(mail.outbox) == 1
 
 
+def test_an_email_names_its_step_so_a_repeat_after_a_crash_can_be_dropped(reported):
+    (step,) = steps(Kind.NEW_CASE)
+    workflow.run_step(step.pk)
+    (message,) = mail.outbox
+    # The same id however often the step runs: mail clients drop a message they have.
+    assert message.extra_headers["Message-ID"] == f"<workflow-step-{step.pk}@localhost>"
+    # The step was forgotten as soon as the mail server accepted the message.
+    assert not WorkflowStep.objects.filter(pk=step.pk).exists()
+
+
 def test_a_case_already_taken_is_not_announced(cast, reported):
     case, _ = reported
     services.change_status(case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
