@@ -16,7 +16,7 @@ subdomains, and preload) keeps such browsers off plain HTTP here.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 
@@ -37,3 +37,10 @@ class HiddenOriginCsrfViewMiddleware(CsrfViewMiddleware):
         if "HTTP_REFERER" not in request.META and _hidden_origin_allowed(request):
             return
         super()._check_referer(request)
+
+
+def refusal(request: HttpRequest) -> HttpResponse | None:
+    """The same check, run by a view itself: one that must put its own upload handler
+    in place before anything reads the body (the evidence views, which are csrf_exempt
+    for that reason).  None when the post may go on."""
+    return HiddenOriginCsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})

@@ -1,13 +1,15 @@
 """Rate limits that never look at who is asking.
 
 A reporter's address is never read (config/privacy.py), so limits cannot be per address.
-Two kinds are used instead: per browser session (the person at the keyboard, kept in her
-session), and site-wide windows counted here, in the cache: Redis in production, shared
-by every web worker, so that two gunicorn workers do not each allow the full budget.
+Two kinds are used instead: per browser session (the person at the keyboard, counted in
+her session), and site-wide, counted in the cache: Redis in production, shared by every
+web worker, so that two gunicorn workers do not each allow the full budget.
 
-A site-wide window is a fixed minute-long (or longer) bucket: ``spent()`` asks, ``count()``
-spends one.  Fixed windows let up to twice the budget through across a boundary; that is
-accepted for a budget meant to stop floods, not to meter fair use.
+Both count in fixed windows of the clock (this minute, this quarter of an hour, this
+hour): ``spent()`` asks, ``count()`` spends one.  Fixed windows let up to twice the
+budget through across a boundary; that is accepted for limits meant to stop floods and
+guessing, not to meter fair use.  In return her session holds a window's number and a
+count, never the second at which she filed or mistyped her code.
 
 When Redis cannot be reached the counters fail open: a report must still be taken while
 Redis is down (the outbox keeps its workflow steps), and a limit nobody can read is not
@@ -56,6 +58,10 @@ def forget_count(key: str) -> None:
         logger.warning("rate limits: cache unreachable, not cleared (%s)", type(exc).__name__)
 
 
+def _seconds_left(seconds: int) -> int:
+    return max(1, math.ceil(seconds - time.time() % seconds))
+
+
 @dataclass(frozen=True)
 class Window:
     name: str
@@ -73,26 +79,25 @@ class Window:
 
     def retry_after(self) -> int:
         """Seconds until this window's next bucket opens."""
-        now = time.time()
-        return max(1, math.ceil(self.seconds - now % self.seconds))
+        return _seconds_left(self.seconds)
 
 
-def session_times(request: HttpRequest, key: str, seconds: int) -> list[float]:
-    """Times of the recent events of one kind kept in her session (within ``seconds``)."""
-    now = time.time()
-    return [t for t in request.session.get(key, []) if t > now - seconds]
+def _session_count(request: HttpRequest, key: str, seconds: int) -> int:
+    window, count = request.session.get(key, (None, 0))
+    return count if window == int(time.time() // seconds) else 0
 
 
 def note_in_session(request: HttpRequest, key: str, seconds: int) -> None:
-    request.session[key] = [*session_times(request, key, seconds), time.time()]
+    """One more event of this kind in her session's current window."""
+    count = _session_count(request, key, seconds)
+    request.session[key] = (int(time.time() // seconds), count + 1)
 
 
 def session_retry_after(request: HttpRequest, key: str, seconds: int, limit: int) -> int:
-    """Seconds until the oldest counted event leaves the window and one more is allowed."""
-    times = sorted(session_times(request, key, seconds))
-    if len(times) < limit:
+    """0 if her session may do one more; else the seconds until its window turns."""
+    if _session_count(request, key, seconds) < limit:
         return 0
-    return max(1, math.ceil(times[-limit] + seconds - time.time()))
+    return _seconds_left(seconds)
 
 
 def wait_minutes(seconds: int) -> int:

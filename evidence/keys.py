@@ -102,16 +102,16 @@ def seal_identity_under_strong_secret(identity: Identity, secret: str) -> bytes:
 # each request that needs the key brings the cookie back and opens it in memory.
 
 
-def lock_for_session(identity: Identity) -> tuple[str, bytes]:
-    """(cookie secret, sealed identity for the server-side session)."""
-    browser_half = age.X25519Identity.generate()
-    return str(browser_half), seal_identity(identity, [browser_half.recipient])
-
-
 def lock_text_for_session(text: str) -> tuple[str, bytes]:
-    """The same split for a short secret text (her receipt code while it is on screen)."""
+    """(cookie secret, ``text`` sealed for the server-side session): a key, or her
+    receipt code while it is on screen."""
     browser_half = age.X25519Identity.generate()
     return str(browser_half), age.encrypt(text.encode("utf-8"), [browser_half.recipient])
+
+
+def lock_for_session(identity: Identity) -> tuple[str, bytes]:
+    """(cookie secret, sealed identity for the server-side session)."""
+    return lock_text_for_session(str(identity))
 
 
 def unlock_text_from_session(sealed: bytes, cookie_secret: str) -> str:

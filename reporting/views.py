@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from config.csrf import HiddenOriginCsrfViewMiddleware
+from config import csrf
 from config.ratelimit import too_many
 from evidence import keys
 from evidence.exceptions import CannotOpen, UploadRefused
@@ -123,7 +123,7 @@ def _words_back(request: HttpRequest, wait: int) -> HttpResponse:
     page tells her to choose them again.
     """
     request.upload_handlers = [DiscardingUploadHandler(request)]
-    refused = HiddenOriginCsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+    refused = csrf.refusal(request)
     if refused is not None:
         return refused
     return _tell_page(request, forms.TellUsForm(request.POST), wait=wait)
@@ -142,7 +142,7 @@ def _receive_sealed(
     handler = SealingUploadHandler(request, recipients=recipients)
     request.upload_handlers = [handler]
     try:
-        refused = HiddenOriginCsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        refused = csrf.refusal(request)
         request.POST  # noqa: B018 - parse the whole body now, through the sealing handler
     except BaseException:
         handler.discard_all()

@@ -46,8 +46,9 @@ def _fresh_cache() -> None:
 
 @pytest.fixture
 def same_minute() -> None:
-    """Site-wide limits count per clock minute: start a test that fills one just after
-    a minute turns, so that its requests cannot straddle two windows."""
+    """Limits count in windows of the clock (a minute, a quarter of an hour, an hour),
+    which all turn on a minute: start a test that fills one just after a minute turns,
+    so that its requests cannot straddle two windows."""
     if time.time() % 60 > 45:
         time.sleep(60.5 - time.time() % 60)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
+import time
 import urllib.parse
 import urllib.request
 
@@ -113,8 +114,14 @@ def test_reporter_traffic_leaves_no_address_browser_or_referrer(coordinator_key,
 
     # Her code is still on screen (she never said she kept it): the sessions hold it
     # only sealed to her browser's cookie.
-    sessions = " ".join(str(session.get_decoded()) for session in Session.objects.all())
+    decoded = [session.get_decoded() for session in Session.objects.all()]
+    sessions = " ".join(map(str, decoded))
     assert sessions
+    # Nor does any session date what she did to the second (the rate limits count in
+    # windows of the clock): no number in it is a time of today in seconds.
+    now = time.time()
+    numbers = re.findall(r"\d+(?:\.\d+)?", sessions)
+    assert [n for n in numbers if now - 86_400 < float(n) <= now + 60] == []
     for form in (code, code.replace(" ", "")):
         assert form not in sessions
         assert form not in dump

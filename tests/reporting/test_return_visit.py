@@ -70,7 +70,7 @@ def test_a_wrong_code_is_explained_in_arabic(client, filed):
     assert "لا يفتح هذا الرمز أي بلاغ" in page(response)
 
 
-def test_after_five_wrong_codes_even_the_right_one_must_wait(client, filed):
+def test_after_five_wrong_codes_even_the_right_one_must_wait(client, filed, same_minute):
     _, code = filed
     for _ in range(5):
         client.post("/fr/return/", {"code": "0000 0000 0000 0001"})
