@@ -232,6 +232,16 @@ class Case(models.Model):
         REFERRED = "referred", _("Referred")
         CLOSED = "closed", _("Closed")
 
+    class Outcome(models.TextChoices):
+        """Why a case was closed: what the statistics count, chosen from a short list."""
+
+        HELPED = "helped", _("She was helped")
+        REFERRED = "referred", _("Referred to another organisation")
+        CONTENT_REMOVED = "content_removed", _("The content was taken down")
+        NO_REPLY = "no_reply", _("She stopped answering")
+        NOT_OUR_REMIT = "not_our_remit", _("Not our remit")
+        DUPLICATE = "duplicate", _("Same report filed twice")
+
     report = models.OneToOneField(Report, on_delete=models.PROTECT, related_name="case")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
@@ -249,6 +259,8 @@ class Case(models.Model):
     sla_due_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Empty while open; a reopened case keeps its last outcome until closed again.
+    outcome = models.CharField(max_length=24, choices=Outcome.choices, blank=True, default="")
     # Set once by beat when nobody acknowledged it in time; the coordination then sees it.
     escalated_at = models.DateTimeField(null=True, blank=True)
     # The last act of a member on it (never hers: her times stay to the hour), and the
