@@ -185,12 +185,12 @@ def _viewed(actor: User, action: str, case: Case, access: selectors.Access, deta
     audit.record(actor, action, case=case, organization=access.organization, detail=detail)
 
 
-@transaction.atomic
 def _not_erased(case: Case) -> None:
     if case.erased_at is not None:
         raise CaseErased(case.pk)
 
 
+@transaction.atomic
 def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
     """A note for colleagues, sealed to the organisation only: she never reads it."""
     _worker(case, actor)
