@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from casework.audit import ACCESS_ACTIONS, Action
 from casework.models import AuditEvent, Case, Membership, Organization, Referral, User
+from reporting.models import ConsentRequest
 
 
 def cases_for(user: User) -> QuerySet[Case]:
@@ -254,6 +255,13 @@ def queue_counts(user: User, organization: Organization, *, now: datetime | None
         mine=Count("id", filter=Q(assignee=user)),
         unassigned=Count("id", filter=Q(assignee__isnull=True)),
     )
+
+
+def consent_questions(case: Case) -> list[ConsentRequest]:
+    """The questions referrals put to her on her page, her yes first: with what she
+    ticked when she filed, where her consent to share stands (the case page says it)."""
+    granted = ConsentRequest.State.GRANTED
+    return sorted(case.report.consent_requests.all(), key=lambda q: (q.state != granted, q.pk))
 
 
 def colleagues(case: Case) -> QuerySet[User]:

@@ -134,6 +134,7 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         "moves": states.moves_from(case.status, consent_share=consent)
         if access.works_case and case.erased_at is None
         else [],
+        "consent_questions": selectors.consent_questions(case),
         "colleagues": selectors.colleagues(case),
         "timeline": selectors.timeline(case),
         "access_log": selectors.access_log(case),
