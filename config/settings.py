@@ -394,7 +394,8 @@ LOGGING = {
 REST_FRAMEWORK = {
     # JSON only: the browsable API needs inline scripts that the CSP forbids.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, with a bound on nesting (a 400, not a RecursionError's 500).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Signed-in sessions only.  DRF's default also takes HTTP Basic, which would let
     # anyone try staff passwords on any API address without the sign-in page's locks.
