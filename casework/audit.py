@@ -72,6 +72,9 @@ class Action:
     BUNDLE_FAILED = "bundle.failed"
     BUNDLE_DOWNLOADED = "bundle.downloaded"
     BUNDLE_EXPIRED = "bundle.expired"
+    # A lawyer's own age recipient for her bundles (a public key), added or removed.
+    BUNDLE_RECIPIENT_ADDED = "bundle_recipient.added"
+    BUNDLE_RECIPIENT_REMOVED = "bundle_recipient.removed"
     # Every export of the statistics, with its period, so that the coordination can see
     # which periods left (two that overlap can be subtracted: docs/STATISTICS.md).
     STATISTICS_EXPORTED = "statistics.exported"

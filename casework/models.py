@@ -506,6 +506,11 @@ class Bundle(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)  # of the sealed file
     built_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The language she asked in: the summary's words (blank: the site's language).
+    language = models.CharField(max_length=8, blank=True)
+    # The recipients of her own the file was sealed to, besides her organisation's key
+    # ({"recipient": "age1…", "label": "…"}), written when it is built.
+    sealed_to = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-pk"]
@@ -522,3 +527,24 @@ class Bundle(models.Model):
     @property
     def file_name(self) -> str:
         return f"bundle-{self.case.reference}-{self.uuid.hex[:8]}.age"
+
+
+class BundleRecipient(models.Model):
+    """An age recipient a member who may download bundles registered for herself (the
+    ``age1…`` line of ``age-keygen``): each bundle she asks for is also sealed to it, so
+    she opens it with her own key file and the standard ``age`` tool (docs/BUNDLES.md).
+    A public key: it opens nothing here."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="bundle_recipients")
+    recipient = models.CharField(max_length=100)
+    label = models.CharField(max_length=80, blank=True)
+    added_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "recipient"], name="one_recipient_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient[:16]}… of {self.user_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.views import bundles, cases, escalations, members, referrals, signin
+from casework.views import bundles, cases, escalations, keys_page, members, referrals, signin
 from casework.views import statistics as statistics_views
 
 app_name = "casework"
@@ -56,6 +56,8 @@ urlpatterns = [
         bundles.download_bundle,
         name="bundle_download",
     ),
+    path("my-keys/", keys_page.my_keys, name="my_keys"),
+    path("my-keys/<int:recipient_id>/remove/", keys_page.remove_key, name="my_key_remove"),
     path("statistics/", statistics_views.statistics_page, name="statistics"),
     path("statistics.csv", statistics_views.statistics_csv, name="statistics_csv"),
     path("statistics.json", statistics_views.statistics_json, name="statistics_json"),

@@ -6,8 +6,10 @@ Who holds which key at each step, and why: the lawyer's organisation reads the c
 through an accepted referral (its key opens her report's headers), but asking is not
 enough: the organisation that holds the case approves, with her consent on record, and
 its member's open key lends the builder (casework/builder.py) access to exactly the
-objects this bundle needs.  The builder seals the bundle to the legal partner's key only,
-and gives its loan back.  Every staff step is in the audit log.
+objects this bundle needs.  The builder seals the bundle to the legal partner's key and
+to the keys the lawyer who asked registered for herself (casework/services/
+bundle_recipients.py: what she opens it with), and gives its loan back.  Every staff step
+is in the audit log.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from casework.audit import Action
 from casework.exceptions import KeyAccessDenied, NotAllowed
 from casework.models import Bundle, Case, CaseNote, Membership, Organization, User, WorkflowStep
 from casework.selectors import Access, reading_access
+from casework.services.bundle_recipients import recipients_of, sealing_recipients
 from casework.services.cases import _organization_key, _worker
 from casework.services.members import organization_identity
 from casework.services.reasons import open_reason, seal_reason
@@ -45,7 +48,7 @@ OPEN = [State.REQUESTED, State.PENDING, State.BUILDING]
 
 class BundleRefused(Exception):
     """The bundle cannot be asked for, approved or built as asked: ``args[0]`` says why
-    (``open``, ``erased``, ``no_consent``, ``no_builder``, ``answered``)."""
+    (``open``, ``erased``, ``no_own_key``, ``no_consent``, ``no_builder``, ``answered``)."""
 
 
 # --- who may do what ----------------------------------------------------------------------
@@ -95,8 +98,14 @@ def _now():
 
 
 @transaction.atomic
-def request_bundle(case: Case, *, actor: User) -> Bundle:
-    """A legal partner's member asks for a bundle of a case referred to her organisation."""
+def request_bundle(
+    case: Case, *, actor: User, language: str = "", without_own_key: bool = True
+) -> Bundle:
+    """A legal partner's member asks for a bundle of a case referred to her organisation.
+
+    ``language``: the summary's (the page's she asked from).  ``without_own_key=False``
+    refuses (``no_own_key``) while she has registered no key of her own: the page then
+    tells her, before she asks, that she could not open the file."""
     access = lawyer_access(case, actor)
     if access is None:
         raise NotAllowed("bundle", case.pk)
@@ -104,8 +113,16 @@ def request_bundle(case: Case, *, actor: User) -> Bundle:
         raise BundleRefused("erased")
     if Bundle.objects.filter(case=case, organization=access.organization, state__in=OPEN):
         raise BundleRefused("open")
+    if not without_own_key and not recipients_of(actor):
+        raise BundleRefused("no_own_key")
+    if language not in dict(settings.LANGUAGES):
+        language = ""
     bundle = Bundle.objects.create(
-        case=case, organization=access.organization, requested_by=actor, requested_at=_now()
+        case=case,
+        organization=access.organization,
+        requested_by=actor,
+        requested_at=_now(),
+        language=language,
     )
     audit.record(
         actor,
@@ -272,9 +289,11 @@ def build_bundle(bundle_id: int) -> str:
     ).get(pk=bundle_id)
     lent = _lent_objects(bundle)
     blob = new_key()
+    # Read now, not at the request: a key she registers while the bundle waits counts.
+    hers = sealing_recipients(bundle.requested_by, bundle.organization)
     try:
-        with translation.override(settings.LANGUAGE_CODE):
-            digest, size = _write(bundle, key, blob)
+        with translation.override(bundle.language or settings.LANGUAGE_CODE):
+            digest, size = _write(bundle, key, blob, hers)
     except Exception as exc:
         blob_store().delete(blob)
         _failed(bundle, exc)
@@ -282,7 +301,7 @@ def build_bundle(bundle_id: int) -> str:
     finally:
         for sealed in lent:  # the loan ends, whatever happened
             evidence.take_back_object(sealed, identity=key)
-    _built(bundle, blob, digest, size)
+    _built(bundle, blob, digest, size, [{"recipient": r.recipient, "label": r.label} for r in hers])
     return "built"
 
 
@@ -310,11 +329,12 @@ def _failed(bundle: Bundle, exc: BaseException) -> None:
         workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
 
 
-def _built(bundle: Bundle, blob: str, digest: str, size: int) -> None:
+def _built(bundle: Bundle, blob: str, digest: str, size: int, sealed_to: list[dict]) -> None:
     now = _now()
     with transaction.atomic():
         Bundle.objects.filter(pk=bundle.pk).update(
             state=State.READY,
+            sealed_to=sealed_to,
             blob_key=blob,
             sha256=digest,
             size=size,
@@ -341,16 +361,17 @@ def _built(bundle: Bundle, blob: str, digest: str, size: int) -> None:
         workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
 
 
-def _write(bundle: Bundle, key: age.X25519Identity, blob: str) -> tuple[str, int]:
+def _write(bundle: Bundle, key: age.X25519Identity, blob: str, hers: list) -> tuple[str, int]:
     from casework import bundle_content
 
     case = bundle.case
-    recipient = keys.parse_recipient(bundle.organization.key_recipient)
+    recipients = [keys.parse_recipient(bundle.organization.key_recipient)]
+    recipients += [keys.parse_recipient(row.recipient) for row in hers]
     with blob_store().writer(blob) as out:
         sink = _CountingSink(out)
         writer = bundles.BundleWriter(
             sink,
-            recipients=[recipient],
+            recipients=recipients,
             bag_name=f"bundle-{case.reference}-{_now():%Y%m%d}",
             progress=_Progress(bundle.pk),
         )
@@ -419,13 +440,33 @@ def expire_bundles(*, now=None) -> int:
     return expired
 
 
-# The words the pages use for a failure, by the code kept on the row.
+# The words the pages use for a failure, by the code kept on the row: what happened, in
+# words.  Nobody can approve a failed bundle again (it is no longer waiting), so none of
+# them asks anyone to; the page adds what comes next for whoever reads it (FAILURE_NEXT).
 FAILURES = {
     "broken_file": _(
-        "A file is not what was received (its SHA-256 differs): nothing was exported. "
-        "Tell the platform's operator."
+        "A file of the case is not what was received (its SHA-256 differs): nothing was exported."
     ),
-    "cannot_open": _("The builder could not open a file of the case. Approve again."),
-    "storage": _("The bundle could not be written (storage). Approve again later."),
-    "unreachable": _("The bundle service could not be reached. Approve again."),
+    "cannot_open": _("The bundle service could not open a file of the case: nothing was exported."),
+    "storage": _(
+        "The bundle could not be written to the platform's storage: nothing was exported."
+    ),
+    "unreachable": _("The bundle service could not be reached: nothing was exported."),
 }
+FAILURE_OTHER = _("The bundle could not be built: nothing was exported.")
+FAILURE_NEXT = {
+    "lawyer": _(
+        "You can ask for a new bundle; the organisation holding the case will be asked to "
+        "approve it. If it fails again, tell the platform's operator, with the identifier "
+        "above."
+    ),
+    "holder": _(
+        "The legal partner can ask for a new bundle; you will then be asked to approve it. "
+        "If it fails again, tell the platform's operator, with the identifier above."
+    ),
+}
+
+
+def failure_text(bundle: Bundle) -> str:
+    """What happened to a failed bundle, in words (never the code on its row)."""
+    return str(FAILURES.get(bundle.failure, FAILURE_OTHER))

@@ -19,7 +19,8 @@ from casework import selectors, services, states
 from casework.auth import member_key, staff_required
 from casework.exceptions import KeyLocked, NotAllowed
 from casework.models import Bundle, Case
-from casework.services.bundles import FAILURES, BundleRefused
+from casework.services.bundle_recipients import recipients_of
+from casework.services.bundles import FAILURE_NEXT, BundleRefused, failure_text
 from evidence import bundles as bundle_format
 from evidence.blobstore import blob_store
 
@@ -89,10 +90,18 @@ def _bundle(request: HttpRequest, case_id: int, bundle_id) -> tuple[Case, Bundle
 def request_bundle(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
     try:
-        bundle = services.request_bundle(case, actor=request.user)
+        bundle = services.request_bundle(
+            case,
+            actor=request.user,
+            language=request.LANGUAGE_CODE,
+            # Without a key of her own she could not open the file: she is told first.
+            without_own_key="without_own_key" in request.POST,
+        )
     except NotAllowed:
         return render(request, "casework/forbidden.html", status=403)
     except BundleRefused as refused:
+        if refused.args[0] == "no_own_key":
+            return render(request, "casework/bundle/ask.html", {"case": case})
         messages.error(request, REFUSALS[refused.args[0]])
         return _case_back(case)
     messages.success(request, _("Asked. The organisation holding the case is told."))
@@ -152,14 +161,23 @@ def bundle_page(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
     refusal = services.bundle_refusal_text(
         bundle, organization=access.organization, identity=member_key(request)
     )
+    is_lawyer = services.lawyer_access(case, request.user) is not None
+    others = services.bundles_of(case, request.user)
     return render(
         request,
         "casework/bundle.html",
         {
             "case": case,
             "bundle": bundle,
-            "is_lawyer": services.lawyer_access(case, request.user) is not None,
-            "failure": FAILURES.get(bundle.failure, bundle.failure),
+            "is_lawyer": is_lawyer,
+            "asked_by_me": bundle.requested_by_id == request.user.pk,
+            # Her keys, for what a bundle still to be built will be sealed to.
+            "my_keys": recipients_of(request.user) if is_lawyer else [],
+            "can_ask_again": is_lawyer
+            and case.erased_at is None
+            and not any(b.state in services.BUNDLE_OPEN_STATES for b in others),
+            "failure": failure_text(bundle),
+            "failure_next": FAILURE_NEXT["lawyer" if is_lawyer else "holder"],
             "refusal": refusal,
             # Reloads itself while it is being built: a progress bar without scripts.
             "refresh": bundle.state in (Bundle.State.PENDING, Bundle.State.BUILDING),

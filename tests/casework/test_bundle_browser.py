@@ -8,6 +8,7 @@ import pytest
 from casework import builder, services
 from casework.models import Bundle
 from tests.casework.test_bundles import key_of, referred  # noqa: F401 - the fixture
+from tests.evidence.agetool import keygen
 from tests.support.cast import signed_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,6 +27,18 @@ def test_the_lawyer_follows_her_bundle_and_downloads_it(browser, live_server, ca
         )
         page = lawyer.new_page()
         page.goto(f"{live_server.url}/fr/staff/cases/{referred.pk}/")
+        # Without a key of her own she is told before anything is asked, and sent to
+        # the page where she registers one (what age-keygen printed, pasted whole).
+        page.get_by_role("button", name="Demander un dossier de preuves").click()
+        assert "aucune clé personnelle" in page.get_by_test_id("bundle-no-key").inner_text()
+        assert not Bundle.objects.exists()
+        page.get_by_test_id("register-key").click()
+        _, recipient = keygen()
+        page.get_by_label("Votre clé publique").fill(f"Public key: {recipient}")
+        page.get_by_label("Un nom pour elle").fill("Portable")
+        page.get_by_role("button", name="Enregistrer cette clé").click()
+        assert recipient in page.get_by_test_id("my-key").inner_text()
+        page.get_by_role("link", name="Retour au dossier").click()
         page.get_by_role("button", name="Demander un dossier de preuves").click()
         assert "En attente d'approbation" in page.get_by_test_id("bundle-state").inner_text()
 
@@ -44,6 +57,7 @@ def test_the_lawyer_follows_her_bundle_and_downloads_it(browser, live_server, ca
         path = download.value.path()
         assert path.stat().st_size == bundle.size
         assert download.value.suggested_filename == bundle.file_name
+        assert "Portable" in page.get_by_test_id("bundle-sealed-to").inner_text()
         lawyer.close()
     finally:
         builder.stop_building()

@@ -7,6 +7,7 @@ tests/casework/test_bundle_worker.py runs it on a real worker through Redis.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import tarfile
@@ -335,3 +336,24 @@ def test_the_hourly_orphan_sweep_leaves_a_ready_bundle_for_the_lawyer(
         f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/download/"
     )
     assert download.status_code == 200
+
+
+@pytest.mark.parametrize("failure", ["cannot_open", "storage", "unreachable", "ValueError"])
+def test_a_failed_bundle_says_what_happened_and_who_can_act_never_approve_again(
+    cast, referred, failure
+):
+    """Nobody can approve a failed bundle again (issue 15, item 10): the page says what
+    happened and what comes next, to the lawyer (she can ask anew, with a button) and to
+    the association (it will be asked again)."""
+    bundle = services.request_bundle(referred, actor=cast.users["leila"])
+    Bundle.objects.filter(pk=bundle.pk).update(state=State.FAILED, failure=failure)
+    url = f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/"
+    lawyer = html.unescape(signed_in_client(cast.users["leila"]).get(url).content.decode())
+    association = html.unescape(signed_in_client(cast.users["alice"]).get(url).content.decode())
+    for page in (lawyer, association):
+        assert "de nouveau" not in page.lower()
+        assert "rien n'a été exporté" in page.lower()
+        assert failure not in page.split("<main", 1)[-1]  # no raw code
+    assert f'action="/fr/staff/cases/{referred.pk}/bundles/"' in lawyer
+    assert "Demander un nouveau dossier de preuves" in lawyer
+    assert "on vous demandera de l'approuver" in association

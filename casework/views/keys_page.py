@@ -1,0 +1,137 @@
+"""A lawyer's page of her own keys for evidence bundles: she registers the public half of
+a key she made with ``age-keygen``, and opens her bundles with the other half
+(casework/services/bundle_recipients.py says why)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from casework.auth import staff_required
+from casework.exceptions import NotAllowed
+from casework.models import BundleRecipient
+from casework.services import bundle_recipients
+from casework.services.bundle_recipients import RecipientRefused
+
+REFUSALS = {
+    "secret": gettext_lazy(
+        "This is the secret half of your key (AGE-SECRET-KEY-…): it was not kept. Never "
+        "give it to anyone, us included. Paste the line that starts with age1, which "
+        "age-keygen printed as “Public key”. To be safe, make a new key and register that one."
+    ),
+    "plugin": gettext_lazy(
+        "Hardware-key recipients (age1yubikey1… and other age plugins) cannot be used yet: "
+        "the platform seals with standard age keys only. Make a key file with age-keygen and "
+        "paste its public key."
+    ),
+    "ssh": gettext_lazy(
+        "SSH keys cannot be used: make a key file with age-keygen and paste its public key, "
+        "the line that starts with age1."
+    ),
+    "invalid": gettext_lazy(
+        "This is not an age public key. It starts with age1 and is 62 characters long; "
+        "age-keygen prints it after “Public key:”. Copy the whole line."
+    ),
+    "duplicate": gettext_lazy("This key is already registered."),
+    "too_many": gettext_lazy(
+        "You have registered 10 keys, the most there can be. Remove one you no longer use."
+    ),
+    "label": gettext_lazy("Keep the name to 80 characters."),
+}
+
+
+class RecipientForm(forms.Form):
+    recipient = forms.CharField(
+        label=gettext_lazy("Your public key (the line that starts with age1)"),
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "dir": "ltr",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "autocapitalize": "off",
+                "placeholder": "age1…",
+            }
+        ),
+        error_messages={"required": gettext_lazy("Paste your public key.")},
+    )
+    label = forms.CharField(
+        label=gettext_lazy("A name for it (optional), to know which computer holds it"),
+        max_length=bundle_recipients.LABEL_LENGTH,
+        required=False,
+        error_messages={"max_length": REFUSALS["label"]},
+    )
+
+
+def _case_id(request: HttpRequest) -> int | None:
+    """The case she came from (to go back and ask for its bundle), if she came from one."""
+    value = request.GET.get("case", "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    url = reverse("casework:my_keys")
+    case_id = _case_id(request)
+    return redirect(f"{url}?case={case_id}" if case_id else url)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def my_keys(request: HttpRequest) -> HttpResponse:
+    membership = bundle_recipients.bundle_membership(request.user)
+    if membership is None:
+        return render(request, "casework/forbidden.html", status=403)
+    form = RecipientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            bundle_recipients.add_recipient(
+                actor=request.user,
+                text=form.cleaned_data["recipient"],
+                label=form.cleaned_data["label"],
+            )
+        except NotAllowed:  # her role changed between the two lines above
+            return render(request, "casework/forbidden.html", status=403)
+        except RecipientRefused as refused:
+            code = refused.args[0]
+            if code == "secret":  # never shown again in the page, nor kept by the browser
+                form.data = form.data.copy()
+                form.data["recipient"] = ""
+            form.add_error("label" if code == "label" else "recipient", REFUSALS[code])
+        else:
+            messages.success(
+                request, _("Registered. The bundles you ask for from now on are sealed to it.")
+            )
+            return _back(request)
+    case_id = _case_id(request)
+    return render(
+        request,
+        "casework/my_keys.html",
+        {
+            "form": form,
+            "recipients": bundle_recipients.recipients_of(request.user),
+            "organization": membership.organization,
+            "case_url": reverse("casework:case", args=[case_id]) + "#bundles" if case_id else "",
+            "most": bundle_recipients.MOST,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@staff_required
+def remove_key(request: HttpRequest, recipient_id: int) -> HttpResponse:
+    try:
+        bundle_recipients.remove_recipient(recipient_id, actor=request.user)
+    except BundleRecipient.DoesNotExist:
+        raise Http404 from None
+    messages.success(
+        request,
+        _("Removed. New bundles are no longer sealed to it; those already built still are."),
+    )
+    return _back(request)
