@@ -33,7 +33,13 @@ from rest_framework.views import APIView
 
 from casework import selectors, services, states
 from casework.auth import member_key
-from casework.exceptions import CaseErased, KeyLocked, NotAllowed, TransitionRefused
+from casework.exceptions import (
+    CaseErased,
+    KeyLocked,
+    NotAllowed,
+    OutcomeMissing,
+    TransitionRefused,
+)
 from casework.models import Case, User
 from casework.serializers import (
     AssignSerializer,
@@ -59,6 +65,7 @@ from reporting.serializers import ErrorSerializer
 SECOND_FACTOR = _("Enter the code from your authenticator app on the sign-in page first.")
 NEW_PASSWORD = _("Choose your own password on the staff pages first.")
 NO_ORGANISATION = _("You are not a member of any organisation yet.")
+OUTCOME_MISSING = _("Choose why the case is closed.")
 
 
 class StaffOnly(BasePermission):
@@ -142,6 +149,8 @@ def _answering_refusals(case: Case, user: User) -> Iterator[None]:
         raise NotShared from None
     except CaseErased:
         raise Erased from None
+    except OutcomeMissing:
+        raise exceptions.ValidationError({"outcome": [OUTCOME_MISSING]}) from None
     except TransitionRefused as refused:
         current, wanted = refused.args
         labels = dict(Case.Status.choices)
@@ -311,7 +320,12 @@ class CaseStatus(StaffView):
         asked = StatusChangeSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         with _answering_refusals(case, request.user):
-            case = services.change_status(case, asked.validated_data["to"], actor=request.user)
+            case = services.change_status(
+                case,
+                asked.validated_data["to"],
+                actor=request.user,
+                outcome=asked.validated_data["outcome"],
+            )
         return _facts(case)
 
 

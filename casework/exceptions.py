@@ -25,3 +25,7 @@ class CaseErased(Exception):
 
 class KeyLocked(Exception):
     """The act needs the member's key, and this session does not hold it open."""
+
+
+class OutcomeMissing(Exception):
+    """A case is closed with one of ``Case.Outcome``'s reasons, and none was given."""

@@ -81,6 +81,13 @@ class ChangePasswordForm(forms.Form):
 
 class StatusForm(forms.Form):
     to = forms.ChoiceField(choices=Case.Status.choices)
+    # Asked by the close form only; change_status() refuses to close without one.
+    outcome = forms.ChoiceField(
+        label=_("Why close this case?"),
+        choices=Case.Outcome.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
 
 class AssignForm(forms.Form):

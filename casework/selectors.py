@@ -305,10 +305,14 @@ class TimelineEntry:
     def label(self) -> str:
         if self.action == Action.CASE_STATUS:
             statuses = dict(Case.Status.choices)
-            return _("Status: %(from)s → %(to)s") % {
+            moved = _("Status: %(from)s → %(to)s") % {
                 "from": statuses.get(self.detail.get("from"), "?"),
                 "to": statuses.get(self.detail.get("to"), "?"),
             }
+            outcome = self.detail.get("outcome")
+            if outcome in Case.Outcome.values:
+                return f"{moved} ({Case.Outcome(outcome).label})"
+            return moved
         return action_label(self.action)
 
 

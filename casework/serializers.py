@@ -161,6 +161,12 @@ class CaseSerializer(serializers.Serializer):
     assignee = serializers.CharField(
         source="assignee.username", allow_null=True, help_text="Username, or null for nobody."
     )
+    outcome = serializers.ChoiceField(
+        choices=Case.Outcome.choices,
+        allow_blank=True,
+        help_text="Why it was last closed; empty if it never was.  Kept when it is "
+        "reopened: `status` says whether it is closed now.",
+    )
     tags = serializers.SerializerMethodField(help_text="Her organisation's tags on the case.")
 
     @extend_schema_field(bool)
@@ -303,6 +309,13 @@ class CaseFileSerializer(CaseSerializer):
 
 class StatusChangeSerializer(serializers.Serializer):
     to = CaseStatusField(help_text="One of the case file's `moves`.")
+    outcome = serializers.ChoiceField(
+        choices=Case.Outcome.choices,
+        required=False,
+        default="",
+        help_text="Why the case is closed: required when `to` is `closed` (400 without "
+        "it), what the statistics count; not read for any other move.",
+    )
 
 
 class AssignSerializer(serializers.Serializer):

@@ -13,11 +13,16 @@ from reporting.models import Report
 
 S = Case.Status
 
-# (from, to) -> the button's label.  Closing from "new" is for duplicates and tests sent
-# by mistake; a closed case reopens "in progress", because someone is taking it up again.
+# (from, to) -> the button's label.  A closed case reopens "in progress", because someone
+# is taking it up again.
+#
+# No move from "new" to "closed": a case is acknowledged before it is closed, even a
+# duplicate (one click more).  Acknowledging is the act that says a person read it: it
+# stops the clock that escalates it, and puts a name on it.  A shortcut would let an
+# unread case leave the queue and its "waiting past due" count with nobody answerable
+# for it, and tell her "closed" having never said "someone is on it".
 TRANSITIONS: dict[tuple[str, str], str] = {
     (S.NEW, S.ACKNOWLEDGED): _("Acknowledge"),
-    (S.NEW, S.CLOSED): _("Close"),
     (S.ACKNOWLEDGED, S.IN_PROGRESS): _("Start work"),
     (S.ACKNOWLEDGED, S.REFERRED): _("Mark referred"),
     (S.ACKNOWLEDGED, S.CLOSED): _("Close"),
@@ -36,6 +41,11 @@ REPORTER_STATUS: dict[str, str] = {
     S.REFERRED: Report.Status.REFERRED,
     S.CLOSED: Report.Status.CLOSED,
 }
+
+
+def needs_outcome(target: str) -> bool:
+    """Closing says why, from ``Case.Outcome``: what the statistics count."""
+    return target == S.CLOSED
 
 
 def has_consent(case: Case) -> bool:

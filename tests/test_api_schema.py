@@ -211,7 +211,7 @@ def alices_world(cast, settings):
     services.reply_to_reporter(report.case, "Nous avons bien reçu.", actor=alice)
     erased, _ = file_report(files=(("capture.jpg", jpeg()),))
     services.change_status(erased.case, Case.Status.ACKNOWLEDGED, actor=alice)
-    closed = services.change_status(erased.case, Case.Status.CLOSED, actor=alice)
+    closed = services.change_status(erased.case, Case.Status.CLOSED, actor=alice, outcome="helped")
     later = closed.closed_at + timedelta(days=settings.CASEWORK_RETENTION_DAYS + 1)
     assert services.apply_retention(now=later) == 1
     elsewhere, _ = file_report(region="fes_meknes", files=(("photo.jpg", jpeg()),))

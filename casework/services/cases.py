@@ -21,6 +21,7 @@ from casework.exceptions import (
     KeyAccessDenied,
     KeyLocked,
     NotAllowed,
+    OutcomeMissing,
     TransitionRefused,
 )
 from casework.models import Case, CaseNote, Membership, Organization, Tag, User
@@ -93,12 +94,14 @@ def _touched(case: Case) -> None:
 
 
 @transaction.atomic
-def change_status(case: Case, to: str, *, actor: User) -> Case:
+def change_status(case: Case, to: str, *, actor: User, outcome: str = "") -> Case:
     """Move the case along casework/states.py, and tell her in plain words.
 
     Acknowledging stops the SLA clock; acknowledging an unassigned case gives it to
     whoever acknowledged it (a tired caseworker takes it in one click; a triage lead
-    reassigns it as she pleases).
+    reassigns it as she pleases).  Closing needs ``outcome``, one of ``Case.Outcome``
+    (OutcomeMissing otherwise), kept on the case and in the audit row; reopening leaves
+    it where it was (the last reason it was closed for) and closing again asks again.
     """
     _worker(case, actor)
     locked = _locked(case)
@@ -106,10 +109,18 @@ def change_status(case: Case, to: str, *, actor: User) -> Case:
         raise TransitionRefused(locked.status, to)
     if not states.allowed(locked.status, to, consent_share=states.has_consent(locked)):
         raise TransitionRefused(locked.status, to)
+    detail = {}
+    if states.needs_outcome(to):
+        if outcome not in Case.Outcome.values:
+            raise OutcomeMissing(case.pk)
+        detail["outcome"] = outcome
     previous = locked.status
     now = timezone.now()
     locked.status = to
     fields = ["status"]
+    if detail:
+        locked.outcome = outcome
+        fields.append("outcome")
     if to == Status.ACKNOWLEDGED:
         locked.acknowledged_at = now
         fields.append("acknowledged_at")
@@ -125,7 +136,9 @@ def change_status(case: Case, to: str, *, actor: User) -> Case:
     locked.last_activity_at = now
     locked.save(update_fields=[*fields, "last_activity_at"])
     reporting.set_status(locked.report, states.REPORTER_STATUS[to])
-    audit.record(actor, Action.CASE_STATUS, case=locked, detail={"from": previous, "to": to})
+    audit.record(
+        actor, Action.CASE_STATUS, case=locked, detail={"from": previous, "to": to, **detail}
+    )
     return locked
 
 

@@ -17,7 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from casework import selectors, services, states, triage
 from casework.auth import member_key, staff_required
-from casework.exceptions import CaseErased, KeyLocked, NotAllowed, TransitionRefused
+from casework.exceptions import (
+    CaseErased,
+    KeyLocked,
+    NotAllowed,
+    OutcomeMissing,
+    TransitionRefused,
+)
 from casework.forms import (
     AssignForm,
     DownloadForm,
@@ -35,6 +41,8 @@ from evidence.models import CustodyEvent, EvidenceItem
 from reporting import facts
 
 STREAM_CHUNK = 256 * 1024
+# The close form's outcome buttons, apart from every other field of the case page.
+CLOSE_FORM_IDS = "id_close_%s"
 
 
 def _organization(request: HttpRequest):
@@ -112,6 +120,9 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         case_file = None
         locked_reason = "erased"
     consent = states.has_consent(case)
+    moves = []
+    if access.works_case and case.erased_at is None:
+        moves = states.moves_from(case.status, consent_share=consent)
     referrals = []
     refer_form = None
     if access.is_owner:
@@ -131,9 +142,8 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         "priority_label": triage.Priority(case.priority).label,
         "priority_reasons": triage.reason_labels(case.priority_reasons),
         "service_labels": [facts.Service(s).label for s in case.report.services],
-        "moves": states.moves_from(case.status, consent_share=consent)
-        if access.works_case and case.erased_at is None
-        else [],
+        "moves": moves,
+        "close_form": forms.get("close_form") or StatusForm(auto_id=CLOSE_FORM_IDS),
         "consent_questions": selectors.consent_questions(case),
         "colleagues": selectors.colleagues(case),
         "timeline": selectors.timeline(case),
@@ -166,14 +176,26 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 @staff_required
 def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
-    form = StatusForm(request.POST)
+    form = StatusForm(request.POST, auto_id=CLOSE_FORM_IDS)
     if not form.is_valid():
         messages.error(request, _("Choose what to do with the case."))
         return _back(case)
     try:
-        services.change_status(case, form.cleaned_data["to"], actor=request.user)
-    except TransitionRefused:
-        messages.error(request, _("The case has moved meanwhile; here is where it stands now."))
+        services.change_status(
+            case,
+            form.cleaned_data["to"],
+            actor=request.user,
+            outcome=form.cleaned_data["outcome"],
+        )
+    except OutcomeMissing:
+        form.add_error("outcome", _("Choose why the case is closed."))
+        return _case_page(request, case, status=400, close_form=form)
+    except TransitionRefused as refused:
+        current, wanted = refused.args
+        if current == Case.Status.NEW and wanted == Case.Status.CLOSED:
+            messages.error(request, _("Acknowledge the case first: it is closed after that."))
+        else:
+            messages.error(request, _("The case has moved meanwhile; here is where it stands now."))
     except NotAllowed:
         return _forbidden(request)
     return _back(case)

@@ -85,6 +85,7 @@ def test_the_queue_lists_her_organisations_case_with_its_facts_and_not_her_words
         "sla_due_at": case["sla_due_at"],
         "breached": False,
         "assignee": None,
+        "outcome": "",
         "tags": [],
     }
     assert elsewhere.case.reference not in response.content.decode()
@@ -140,7 +141,8 @@ def test_the_counts_say_how_many_cases_are_open_new_urgent_late_hers_and_untaken
     mine, _ = file_report()
     services.change_status(mine.case, Status.ACKNOWLEDGED, actor=alice)
     closed, _ = file_report()
-    services.change_status(closed.case, Status.CLOSED, actor=alice)
+    services.change_status(closed.case, Status.ACKNOWLEDGED, actor=alice)
+    services.change_status(closed.case, Status.CLOSED, actor=alice, outcome="helped")
     late, _ = file_report()
     Case.objects.filter(pk=late.case.pk).update(sla_due_at=timezone.now() - timedelta(days=1))
 
@@ -191,7 +193,7 @@ def test_the_case_file_opens_her_words_with_alices_key_and_the_opening_is_logged
     assert body["narrative"] == NARRATIVE
     assert body["identifiers"] == "@harasser"
     assert (body["evidence"], body["messages"], body["notes"]) == ([], [], [])
-    assert [move["to"] for move in body["moves"]] == ["acknowledged", "closed"]
+    assert [move["to"] for move in body["moves"]] == ["acknowledged"]  # then, closing
     assert [entry["action"] for entry in body["timeline"]] == ["report.filed"]
     [viewed] = audit_rows(case, Action.CASE_VIEWED)
     assert viewed.actor == "alice"
@@ -597,7 +599,7 @@ def test_an_erased_case_answers_410_wherever_it_would_be_read_as_the_schema_says
     report, _ = report_with_files(("photo.jpg", jpeg()))
     case, item = report.case, report.evidence.get()
     services.change_status(case, Status.ACKNOWLEDGED, actor=alice)
-    closed = services.change_status(case, Status.CLOSED, actor=alice)
+    closed = services.change_status(case, Status.CLOSED, actor=alice, outcome="helped")
     later = closed.closed_at + timedelta(days=settings.CASEWORK_RETENTION_DAYS + 1)
     assert services.apply_retention(now=later) == 1
     client = cast.client("alice")

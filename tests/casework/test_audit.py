@@ -62,7 +62,7 @@ def test_the_database_refuses_to_update_or_delete_an_audit_row(cast):
 def test_verify_audit_names_the_row_that_was_altered(cast):
     report, _ = file_report()
     for target in (Case.Status.ACKNOWLEDGED, Case.Status.IN_PROGRESS, Case.Status.CLOSED):
-        services.change_status(report.case, target, actor=cast.users["alice"])
+        services.change_status(report.case, target, actor=cast.users["alice"], outcome="helped")
     altered = AuditEvent.objects.get(action="case.status_changed", detail__to="closed")
     _bypassing_the_trigger(
         "UPDATE casework_auditevent SET detail = %s WHERE id = %s",

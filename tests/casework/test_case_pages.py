@@ -60,7 +60,10 @@ def test_filters_and_counts_tell_her_what_waits(cast):
 
 def test_closed_cases_leave_the_queue_unless_asked_for(cast):
     report, _ = file_report()
-    services.change_status(report.case, Case.Status.CLOSED, actor=cast.users["alice"])
+    services.change_status(report.case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
+    services.change_status(
+        report.case, Case.Status.CLOSED, actor=cast.users["alice"], outcome="helped"
+    )
     client = cast.client("alice")
 
     assert report.case.reference not in page_text(client.get("/fr/staff/"))

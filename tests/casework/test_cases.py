@@ -102,8 +102,10 @@ def test_every_allowed_move_is_in_one_table_and_others_are_refused(cast):
 
     with pytest.raises(TransitionRefused):
         services.change_status(case, Status.IN_PROGRESS, actor=alice)  # not acknowledged yet
+    with pytest.raises(TransitionRefused):
+        services.change_status(case, Status.CLOSED, actor=alice, outcome="duplicate")  # unread
     for target in (Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.REFERRED, Status.CLOSED):
-        case = services.change_status(case, target, actor=alice)
+        case = services.change_status(case, target, actor=alice, outcome="referred")
     case = services.change_status(case, Status.IN_PROGRESS, actor=alice)  # reopen
 
     assert case.status == Status.IN_PROGRESS

@@ -166,7 +166,7 @@ def test_a_helper_reply_or_a_closed_case_sends_nothing(cast, reported):
     services.reply_to_reporter(case, "Nous avons bien reçu votre signalement.", actor=alice)
     assert steps(Kind.ACTIVITY) == []
     services.change_status(case, Case.Status.ACKNOWLEDGED, actor=alice)
-    services.change_status(case, Case.Status.CLOSED, actor=alice)
+    services.change_status(case, Case.Status.CLOSED, actor=alice, outcome="helped")
     reporting.post_message(case.report, "Merci.", author="reporter")
     assert steps(Kind.ACTIVITY) == []
 
@@ -281,7 +281,7 @@ def test_retention_erases_a_closed_case_and_keeps_a_tombstone(
     alice = cast.users["alice"]
     services.add_note(case, "Elle a peur de son frère.", actor=alice)
     services.change_status(case, Case.Status.ACKNOWLEDGED, actor=alice)
-    services.change_status(case, Case.Status.CLOSED, actor=alice)
+    services.change_status(case, Case.Status.CLOSED, actor=alice, outcome="helped")
     case.refresh_from_db()
     blobs_before = {key for key, _ in blob_store().listing()}
     assert blobs_before
@@ -326,7 +326,7 @@ def test_a_reopened_case_is_not_erased(cast, settings):
     report, pending = file_report(narrative=NARRATIVE)
     case, alice = report.case, cast.users["alice"]
     services.change_status(case, Case.Status.ACKNOWLEDGED, actor=alice)
-    services.change_status(case, Case.Status.CLOSED, actor=alice)
+    services.change_status(case, Case.Status.CLOSED, actor=alice, outcome="helped")
     case.refresh_from_db()
     closed_at = case.closed_at
     services.change_status(case, Case.Status.IN_PROGRESS, actor=alice)
@@ -343,7 +343,7 @@ def test_nothing_new_is_sealed_about_her_once_her_case_is_erased(
     case = report.case
     alice = cast.users["alice"]
     services.change_status(case, Case.Status.ACKNOWLEDGED, actor=alice)
-    services.change_status(case, Case.Status.CLOSED, actor=alice)
+    services.change_status(case, Case.Status.CLOSED, actor=alice, outcome="helped")
     case.refresh_from_db()
     due = case.closed_at + timedelta(days=settings.CASEWORK_RETENTION_DAYS + 1)
     with django_capture_on_commit_callbacks(execute=True):
