@@ -2,18 +2,25 @@
 
 Runs in the bundle builder only (casework/services/bundles.build_bundle), inside the
 stream of an evidence.bundles.BundleWriter: nothing here touches the disk or the database
-but to read.  The words of the summary are in the site's language.
+but to read.  The words of the summary are in the bundle's language (the one she asked
+in), every event of the timeline in words (EVENT_WORDS; never an action's code), and every
+time in the one zone of settings.TIME_ZONE, which the summary states.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from casework import bundle_summary, selectors, triage
+from casework.audit import SYSTEM, Action
 from casework.models import Bundle, CaseNote
 from evidence import age, bundles
 from evidence import services as evidence
@@ -22,14 +29,71 @@ from reporting import facts
 from reporting import services as reporting
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+# A sanitised copy larger than this is named in the summary, not drawn in it.
+IMAGE_LIMIT = 30 * 1024 * 1024
+
+# Every event a case's timeline can hold, in words for a court (the case page's own
+# labels are shorter, and some acts, bundles among them, have none there).
+EVENT_WORDS = {
+    "report.filed": gettext_lazy("She filed the report"),
+    "reporter.message": gettext_lazy("She wrote a message"),
+    "reporter.evidence": gettext_lazy("She added evidence"),
+    Action.CASE_ASSIGNED: gettext_lazy("The case was assigned to a caseworker"),
+    Action.CASE_TAGGED: gettext_lazy("The case's tags were changed"),
+    Action.NOTE_ADDED: gettext_lazy("An internal note was added"),
+    Action.MESSAGE_SENT: gettext_lazy("A reply was sent to her"),
+    Action.CASE_ESCALATED: gettext_lazy(
+        "The case was escalated to the national coordination (no acknowledgement in time)"
+    ),
+    Action.CASE_ERASED: gettext_lazy("What was sealed of the case was erased (retention)"),
+    Action.REFERRAL_CREATED: gettext_lazy("The case was referred to another organisation"),
+    Action.REFERRAL_CONSENT_ASKED: gettext_lazy("Her consent to the referral was asked"),
+    Action.REFERRAL_ACCEPTED: gettext_lazy("The referral was accepted"),
+    Action.REFERRAL_DECLINED: gettext_lazy("The referral was declined"),
+    Action.BUNDLE_REQUESTED: gettext_lazy("An evidence bundle was requested"),
+    Action.BUNDLE_APPROVED: gettext_lazy("An evidence bundle was approved"),
+    Action.BUNDLE_REFUSED: gettext_lazy("An evidence bundle was refused"),
+    Action.BUNDLE_BUILT: gettext_lazy("An evidence bundle was built"),
+    Action.BUNDLE_FAILED: gettext_lazy("An evidence bundle could not be built"),
+    Action.BUNDLE_DOWNLOADED: gettext_lazy("An evidence bundle was downloaded"),
+    Action.BUNDLE_EXPIRED: gettext_lazy("An evidence bundle expired and its file was deleted"),
+}
+OTHER_EVENT = gettext_lazy("Another act on the case")
+
+
+def event_words(entry: selectors.TimelineEntry) -> str:
+    """What happened, in words: never the code the audit log keeps."""
+    if entry.action == Action.CASE_STATUS:
+        return entry.label  # "Status: new → acknowledged", in words, with the outcome
+    return str(EVENT_WORDS.get(entry.action, OTHER_EVENT))
+
+
+def actor_words(actor: str) -> str:
+    """Who did it: a member's username, or words for her and for the platform."""
+    if actor == "reporter":
+        return _("She (who reported)")
+    if actor == SYSTEM:
+        return _("The platform")
+    return actor
 
 
 def _opener(sealed: SealedObject, key: age.Identity) -> Callable:
     return lambda: evidence.open_object(sealed, [key])
 
 
-def _when(moment) -> str:
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def _when(moment: datetime) -> str:
+    """A time in the summary's one zone (settings.TIME_ZONE), in the bundle's language."""
+    # A 24-hour clock in every language (the Arabic DATETIME_FORMAT counts 12 hours, "2 م"):
+    # a judge reads "14:06" one way only.
+    return formats.date_format(timezone.localtime(moment, _zone()), "j F Y, H:i")
+
+
+def time_zone_words() -> str:
+    return _("All times: %(zone)s time zone") % {"zone": settings.TIME_ZONE}
 
 
 def _line(record: dict) -> bytes:
@@ -157,10 +221,35 @@ def _notes(bundle: Bundle, key: age.Identity) -> list[tuple[str, str, str]] | No
     notes = []
     for note in CaseNote.objects.filter(case=bundle.case).select_related("author", "body"):
         sealed = json.loads(evidence.read_object(note.body, [key]))
-        notes.append(
-            (sealed.get("at", _when(note.created_at)), note.author.get_username(), sealed["text"])
-        )
+        # The sealed time is ISO 8601 in UTC: written in the summary's zone like the rest.
+        at = datetime.fromisoformat(sealed["at"]) if "at" in sealed else note.created_at
+        notes.append((_when(at), note.author.get_username(), sealed["text"]))
     return notes
+
+
+def _messages(bundle: Bundle, key: age.Identity) -> list[tuple[str, str, str]]:
+    """The conversation, when included: when (hers to the hour), who, what."""
+    if not bundle.include_messages:
+        return []
+    helper = bundle.case.organization.name
+    return [
+        (
+            _when(m["hour"]),
+            actor_words("reporter") if m["author"] == "reporter" else helper,
+            m["text"],
+        )
+        for m in reporting.read_messages(bundle.case.report, key)
+    ]
+
+
+def _image(item: EvidenceItem, key: age.Identity) -> bytes | None:
+    """The bytes of an image's sanitised copy, to show in the summary (None otherwise)."""
+    copy = item.working_copy
+    if item.kind != "image" or copy is None or copy.is_erased:
+        return None
+    if evidence.plaintext_size(copy) > IMAGE_LIMIT:
+        return None
+    return evidence.read_object(copy, [key])
 
 
 def _summary(bundle: Bundle, key, items, names, paths) -> bundle_summary.Summary:
@@ -174,6 +263,7 @@ def _summary(bundle: Bundle, key, items, names, paths) -> bundle_summary.Summary
         (_("Approved by"), bundle.approved_by.get_username()),
         (_("Bundle identifier"), str(bundle.uuid)),
         (_("Exported on"), _when(timezone.now())),
+        (_("Time zone"), settings.TIME_ZONE),
         (_("Received"), _when(report.created_at)),
         (_("What is happening"), _labels([report.category], facts.Category.choices)),
         (_("Region"), _labels([report.region], facts.Region.choices)),
@@ -182,7 +272,10 @@ def _summary(bundle: Bundle, key, items, names, paths) -> bundle_summary.Summary
         (_("Urgency"), str(triage.Priority(case.priority).label)),
         (_("Help she asked for"), _labels(report.services, facts.Service.choices)),
     ]
-    timeline = [(_when(entry.at), entry.actor, entry.label) for entry in selectors.timeline(case)]
+    timeline = [
+        (_when(entry.at), actor_words(entry.actor), event_words(entry))
+        for entry in selectors.timeline(case)
+    ]
     files = [
         bundle_summary.SummaryFile(
             name=names[item.pk],
@@ -192,6 +285,7 @@ def _summary(bundle: Bundle, key, items, names, paths) -> bundle_summary.Summary
             received=_when(item.received_at),
             original_path=paths[item.pk][0],
             working_copy_path=paths[item.pk][1],
+            image=_image(item, key) if paths[item.pk][1] else None,
         )
         for item in items
     ]
@@ -205,6 +299,7 @@ def _summary(bundle: Bundle, key, items, names, paths) -> bundle_summary.Summary
         files=files,
         notes=_notes(bundle, key),
         messages_included=bundle.include_messages,
+        messages=_messages(bundle, key),
         headings=headings(),
     )
 
@@ -215,6 +310,7 @@ def headings() -> dict[str, str]:
         "facts": _("The case"),
         "narrative": _("What she wrote"),
         "identifiers": _("Who is doing it (as she named them)"),
+        "time_zone": time_zone_words(),
         "timeline": _("Timeline"),
         "when": _("When"),
         "who": _("Who"),
@@ -227,11 +323,12 @@ def headings() -> dict[str, str]:
         "file_original": _("Original in the bundle"),
         "file_working_copy": _("Sanitised copy in the bundle"),
         "no_working_copy": _("none"),
+        "file_image": _("The sanitised copy, reduced to fit the page:"),
         "notes": _("Internal notes of the organisation"),
         "notes_excluded": _("The internal notes are not included in this bundle."),
         "messages": _("The conversation with her"),
         "messages_included": _(
-            "The conversation with her is included, in data/messages/conversation.jsonl."
+            "The conversation with her is included below, and in data/messages/conversation.jsonl."
         ),
         "messages_excluded": _("The conversation with her is not included in this bundle."),
         "integrity": _("Checking this bundle"),

@@ -8,9 +8,14 @@ included, and the summary says so).
 
 This module holds no translatable string: the caller passes every label, heading and
 phrase already translated, in ``Summary.facts``, ``Summary.timeline`` and
-``Summary.headings``.  ``Summary.headings`` must hold every key of ``HEADING_KEYS``
-(below, with what each one is for); ``kind_<kind>`` keys (``kind_image``...) are optional
-and name a file's kind, which otherwise shows as its code.
+``Summary.headings``; every time already written in the one time zone that
+``headings["time_zone"]`` states (the PDF repeats it atop every page).  The conversation
+with her, when the approver included it, is printed whole (``Summary.messages``), and the
+PDF shows each image's sanitised copy as an image (``SummaryFile.image``), reduced to fit
+the page; the HTML names it (it refers to nothing outside itself).
+``Summary.headings`` must hold every key of ``HEADING_KEYS`` (below, with what each one is
+for); ``kind_<kind>`` keys (``kind_image``...) are optional and name a file's kind, which
+otherwise shows as its code.
 
 Both files stand alone: the HTML has its style inline and refers to nothing outside
 itself (no font, image, script or link), the PDF embeds the DejaVu fonts vendored in
@@ -23,9 +28,11 @@ addresses and links kept left-to-right inside Arabic sentences.
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +40,7 @@ from pathlib import Path
 from django.template.loader import get_template
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from PIL import Image
 
 # fontTools logs (INFO) the glyphs it keeps in each font subset, and fpdf2 (WARNING) the
 # characters a font lacks: what a case's summary says does not belong in the logs.
@@ -48,6 +56,7 @@ HEADING_KEYS: dict[str, str] = {
     "facts": "heading of the list of facts (case reference, organisations, dates...)",
     "narrative": "heading of what she wrote",
     "identifiers": "heading of who is doing it (handles, links)",
+    "time_zone": "sentence naming the one time zone every time is written in",
     "timeline": "heading of the timeline",
     "when": "timeline column: when",
     "who": "timeline column: who",
@@ -60,6 +69,7 @@ HEADING_KEYS: dict[str, str] = {
     "file_original": "label of the path of the original in the bundle",
     "file_working_copy": "label of the path of the sanitised copy in the bundle",
     "no_working_copy": "value of the sanitised copy when there is none",
+    "file_image": "caption: the sanitised copy shown below, reduced to fit the page",
     "notes": "heading of the internal notes",
     "notes_excluded": "sentence: the internal notes are not included",
     "messages": "heading of the conversation with her",
@@ -86,6 +96,8 @@ class SummaryFile:
     received: str  # when it was received, already formatted (to the hour)
     original_path: str  # its path in the bag: data/originals/<sha256>_<name>
     working_copy_path: str  # "" when none
+    # The sanitised copy's bytes (JPEG or PNG), shown in the PDF; None: not an image.
+    image: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,8 @@ class Summary:
     notes: list[tuple[str, str, str]] | None  # (when, author, text); None: not included
     messages_included: bool
     headings: dict[str, str]  # every key of HEADING_KEYS, translated
+    # The conversation, oldest first (when, who, text), when included.
+    messages: Sequence[tuple[str, str, str]] = ()
 
     @property
     def direction(self) -> str:
@@ -232,6 +246,10 @@ def render_html(summary: Summary) -> bytes:
             for when, author, text in summary.notes or ()
         ],
         "messages_included": summary.messages_included,
+        "messages": [
+            (clean(when), clean(who), [segments(line) for line in _lines(text)])
+            for when, who, text in summary.messages
+        ],
     }
     html = get_template("casework/bundle/summary.html").render(context)
     return html.encode("utf-8")
@@ -247,6 +265,32 @@ MONO_SIZE = 8  # a SHA-256 digest fits on one line of the value column
 FILE_BLOCK = 52  # mm, the height of a file's details, kept on one page
 LABEL_WIDTH = 52  # mm, the label column of facts and file details
 WHEN_WIDTH, WHO_WIDTH = 36, 38  # mm, timeline columns (what takes the rest)
+IMAGE_BOX = (120, 110)  # mm, the most an image takes on the page (width, height)
+IMAGE_SIDE = 1600  # px, the longest side of an image as embedded (about 300 dpi at 120 mm)
+IMAGE_PIXELS = 50_000_000  # evidence/images.py makes no larger copy; refuse bigger ones
+
+
+def _reduced(data: bytes) -> tuple[bytes, int, int] | None:
+    """A sanitised copy as a JPEG of at most IMAGE_SIDE pixels a side (a PDF of a few
+    hundred kilobytes per image, not the copy's megabytes), with its size; None if it
+    is not a JPEG or PNG image Pillow reads.  Same bytes in, same bytes out."""
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
+            if image.width * image.height > IMAGE_PIXELS:
+                return None
+            image.draft("RGB", (IMAGE_SIDE, IMAGE_SIDE))  # JPEG: decode at a reduced scale
+            picture = image.convert("RGBA") if image.mode in ("P", "PA") else image
+            if picture.mode in ("RGBA", "LA"):  # transparency on white paper
+                page = Image.new("RGB", picture.size, (255, 255, 255))
+                page.paste(picture, mask=picture.getchannel("A"))
+                picture = page
+            picture = picture.convert("RGB")
+            picture.thumbnail((IMAGE_SIDE, IMAGE_SIDE))
+            out = io.BytesIO()
+            picture.save(out, "JPEG", quality=85)
+            return out.getvalue(), picture.width, picture.height
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 @functools.cache
@@ -306,6 +350,16 @@ class _SummaryPDF(FPDF):
             4,
             _printable(self.summary.title),
             align="R" if self.rtl else "L",
+            new_x="LMARGIN",
+        )
+        # One time zone for every time in the document, said on every page (a printed
+        # page read alone must not leave a judge guessing).
+        self.set_xy(self.l_margin, 9)
+        self.cell(
+            self.epw,
+            4,
+            _printable(self.summary.headings["time_zone"]),
+            align="L" if self.rtl else "R",
             new_x="LMARGIN",
         )
         self.line(self.l_margin, 14.5, self.w - self.r_margin, 14.5)
@@ -538,6 +592,22 @@ class _SummaryPDF(FPDF):
             h["messages_included"] if s.messages_included else h["messages_excluded"],
             own_direction=False,
         )
+        if s.messages_included:
+            self.ln(2)
+            if not s.messages:
+                self._none()
+        for when, who, text in s.messages if s.messages_included else ():
+            self._room(20)
+            self._paragraph(
+                f"{clean(when)} — {clean(who)}",
+                own_direction=False,
+                style="B",
+                size=SMALL_SIZE,
+                line=SMALL_LINE,
+                color=MUTED,
+            )
+            self._user_text(text)
+            self.ln(2)
 
         self._heading(h["integrity"])
         self._paragraph(h["integrity_text"], own_direction=False)
@@ -568,8 +638,32 @@ class _SummaryPDF(FPDF):
         ]
         for name, value in details:
             self._row([{**label, "text": name}, value], rule=False)
+        if item.image is not None:
+            self._image(item.image)
         self.ln(1)
         self.line(self.l_margin, self.y, self.w - self.r_margin, self.y)
+
+    def _image(self, data: bytes) -> None:
+        """The sanitised copy, reduced to fit IMAGE_BOX, under a caption; a copy that
+        cannot be drawn is only left out (the file itself is in the bag)."""
+        reduced = _reduced(data)
+        if reduced is None:
+            return
+        jpeg, width_px, height_px = reduced
+        scale = min(IMAGE_BOX[0] / width_px, IMAGE_BOX[1] / height_px)
+        width, height = width_px * scale, height_px * scale
+        self._room(height + 10)
+        self.ln(1)
+        self._paragraph(
+            self.summary.headings["file_image"],
+            own_direction=False,
+            size=SMALL_SIZE,
+            line=SMALL_LINE,
+            color=MUTED,
+        )
+        x = self.w - self.r_margin - width if self.rtl else self.l_margin
+        self.image(io.BytesIO(jpeg), x=x, y=self.y + 1, w=width, h=height)
+        self.set_y(self.y + height + 2)
 
 
 def render_pdf(summary: Summary, *, created: datetime | None = None) -> bytes:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fontTools.ttLib import TTFont
+from PIL import Image
 from pypdf import PdfReader
 
 from casework.bundle_summary import (
@@ -344,3 +345,68 @@ def test_the_caller_can_date_the_pdf():
     created = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     reader = pdf_of(summary(), created=created)
     assert reader.metadata.creation_date == created
+
+
+# --- ready for court (issue 15, item 16) ------------------------------------------------
+
+ZONE = "Toutes les heures : fuseau horaire Africa/Casablanca"
+
+
+def photo(width: int = 2400, height: int = 1600) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 60)).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def with_image(value: Summary, image: bytes | None) -> Summary:
+    files = [dataclasses.replace(value.files[0], image=image), *value.files[1:]]
+    return dataclasses.replace(value, files=files)
+
+
+@pytest.mark.parametrize("make", [summary, arabic_summary])
+def test_every_page_states_the_one_time_zone_of_its_times(make):
+    sentence = "Il m'écrit chaque nuit depuis un nouveau compte. "
+    value = dataclasses.replace(
+        make(), narrative=sentence * 400, headings=HEADINGS | {"time_zone": ZONE}
+    )
+    reader = pdf_of(value)
+    assert len(reader.pages) > 1
+    for page in reader.pages:
+        assert "Africa/Casablanca" in page.extract_text()
+    assert ZONE in html_of(value)
+
+
+@pytest.mark.parametrize("make", [summary, arabic_summary])
+def test_the_conversation_is_printed_when_included_and_only_then(make):
+    messages = [
+        ("14/11/2026 15:00", "Elle", "Il m'a encore écrit depuis le compte @salim_77."),
+        (
+            "14/11/2026 16:20",
+            "Association Tahadi",
+            "Gardez les captures, nous préparons la plainte.",
+        ),
+    ]
+    included = make(messages_included=True, messages=messages)
+    text = text_of(pdf_of(included))
+    assert "salim_77" in text
+    assert "Gardez les captures" in text
+    assert "Gardez les captures" in html_of(included)
+    excluded = text_of(pdf_of(make(messages_included=False, messages=messages)))
+    assert "Gardez les captures" not in excluded
+    assert "salim_77" not in excluded
+
+
+@pytest.mark.parametrize("make", [summary, arabic_summary])
+def test_an_images_sanitised_copy_is_drawn_reduced_to_fit(make):
+    original = photo()
+    reader = pdf_of(with_image(make(), original))
+    drawn = [image for page in reader.pages for image in page.images]
+    assert len(drawn) == 1
+    width, height = drawn[0].image.size
+    assert max(width, height) <= 1600  # reduced, not the copy's full pixels
+    assert width / height == pytest.approx(2400 / 1600, rel=0.01)
+    assert HEADINGS["file_image"] in text_of(reader).replace("\n", " ") or make is arabic_summary
+    # Not an image Pillow reads: left out, the summary is still made.
+    assert not [i for p in pdf_of(with_image(make(), b"not an image")).pages for i in p.images]
+    # The same copy gives the same PDF.
+    assert render_pdf(with_image(make(), original)) == render_pdf(with_image(make(), original))
