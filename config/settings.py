@@ -26,7 +26,10 @@ PRODUCTION = DJANGO_ENV == "production"
 # Only ever used on a developer's machine: production refuses to start with it.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105  # nosec B105
 SECRET_KEY = env.secret("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Off unless a developer asks for it, the demo included: Django's debug page is in English,
+# has no quick exit and shows the settings.  (`make run` serves the static files itself:
+# runserver --insecure in the Procfile.)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"]
 )
@@ -48,6 +51,20 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     # A stopped PostgreSQL must answer /healthz within seconds, not hang a worker.
     _database.setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", 5, minimum=1
+    )
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web server, worker, beat and bundle builder all write to one file.
+    # SQLite's defaults answered "database is locked" (a 500, a broken image) whenever
+    # two of them wrote at once: a deferred transaction that read first cannot wait for
+    # the write lock it then needs.  WAL lets readers run beside the one writer;
+    # IMMEDIATE takes the write lock when a transaction starts, where the busy timeout
+    # can wait for it.
+    _database.setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("DATABASE_SQLITE_TIMEOUT", 20, minimum=1),
+        }
     )
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

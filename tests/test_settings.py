@@ -147,3 +147,29 @@ def test_the_test_suite_refuses_to_run_on_sqlite(tmp_path):
     )
     assert result.returncode == 3
     assert "the tests need PostgreSQL" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("debug", "shown"), [(None, "False"), ("1", "True")])
+def test_debug_pages_are_off_unless_a_developer_turns_them_on(debug, shown, tmp_path):
+    # The demo (`make run`, nothing configured) shows the site's own error pages; a
+    # developer can still ask for Django's.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import "
+            "settings; print(settings.DEBUG, settings.DATABASES['default']['OPTIONS'])",
+        ],
+        cwd=REPO,
+        env=child_env(
+            DJANGO_ENV=None, DJANGO_DEBUG=debug, DATABASE_URL=None, VAR_DIR=str(tmp_path)
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(" ", 1)[0] == shown
+    # The embedded SQLite file waits for a busy writer instead of failing.
+    assert "'transaction_mode': 'IMMEDIATE'" in result.stdout
+    assert "journal_mode=WAL" in result.stdout
