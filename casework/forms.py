@@ -95,20 +95,28 @@ class AssignForm(forms.Form):
 
 
 class NoteForm(forms.Form):
+    """An internal note.  Its ``prefix`` names its field "note-text" (id "id_note-text"):
+    the reply to her has a "text" too, and one id for both put the cursor of the note's
+    label in the box that goes to her (issue 15)."""
+
+    prefix = "note"
     text = forms.CharField(
-        label=_("Note for your colleagues"),
+        label=_("Internal note for your colleagues: she never sees it"),
         max_length=20_000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Sealed for your organisation. The reporter does not see notes."),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        help_text=_("Sealed for your organisation only. Notes are never shown to her."),
     )
 
 
 class ReplyForm(forms.Form):
+    """A message to her (``prefix`` keeps its ids apart from the note's)."""
+
+    prefix = "reply"
     text = forms.CharField(
-        label=_("Reply to her"),
+        label=_("Message to her: she will read it"),
         max_length=20_000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("She reads it when she comes back with her receipt code."),
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text=_("She reads it on her page when she comes back with her receipt code."),
     )
 
 
@@ -192,6 +200,8 @@ class ReferForm(forms.Form):
     )
 
     def __init__(self, targets, *args, **kwargs):
+        # Its own ids: the bundle refusal on the same case page has a "reason" too.
+        kwargs.setdefault("auto_id", "id_refer_%s")
         super().__init__(*args, **kwargs)
         self.targets = {org.pk: org for org in targets}
         groups: dict[str, list] = {}

@@ -129,11 +129,15 @@ def run_step(step_id: int) -> str:
     running = _running.set(step.pk)
     try:
         performer(step)
+        # If the performer had nothing to send (nobody to tell, nothing left to say), it
+        # has not said so yet.  Inside the try: once the step is reset below, performed()
+        # no longer knows which step it is, and a step left RUNNING came back each time
+        # its lease ran out, for ever.
+        performed()
     except Exception as exc:  # kept on the row, retried, shown to the operator
         return _failed(step, exc)
     finally:
         _running.reset(running)
-    performed()  # if the performer had nothing to send, it has not said so yet
     return "done"
 
 

@@ -150,7 +150,7 @@ def test_status_buttons_move_the_case_and_a_stale_click_is_explained(cast):
 def test_a_reply_from_the_case_page_reaches_her_return_visit(cast):
     report, pending = file_report()
     cast.client("alice").post(
-        f"/fr/staff/cases/{report.case.pk}/reply/", {"text": "Nous avons bien reçu."}
+        f"/fr/staff/cases/{report.case.pk}/reply/", {"reply-text": "Nous avons bien reçu."}
     )
 
     _, her_key = reporting.open_receipt(pending.code)
@@ -162,7 +162,9 @@ def test_a_reply_from_the_case_page_reaches_her_return_visit(cast):
 def test_an_empty_note_is_refused_on_the_page_with_nothing_saved(cast):
     report, _ = file_report()
 
-    response = cast.client("alice").post(f"/fr/staff/cases/{report.case.pk}/notes/", {"text": ""})
+    response = cast.client("alice").post(
+        f"/fr/staff/cases/{report.case.pk}/notes/", {"note-text": ""}
+    )
 
     assert response.status_code == 400
     assert report.case.notes.count() == 0

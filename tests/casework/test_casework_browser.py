@@ -37,7 +37,7 @@ def test_a_caseworker_reads_and_answers_and_the_reporter_reads_the_answer(browse
     assert "urgent" in (row.get_attribute("class") or "")
     row.get_by_role("link", name=report.case.reference).click()
     assert page.get_by_test_id("narrative").inner_text() == NARRATIVE
-    page.locator("#messages textarea[name=text]").fill(REPLY)
+    page.locator("#messages textarea[name=reply-text]").fill(REPLY)
     page.locator("#messages button[type=submit]").click()
     assert REPLY in page.locator("#messages .thread").inner_text()
     staff.close()

@@ -143,8 +143,8 @@ def test_a_reader_from_the_receiving_organisation_sees_the_file_read_only(cast):
         ("status", {"to": "in_progress"}),
         ("assign", {"assignee": "me"}),
         ("tags", {"tags": "court"}),
-        ("notes", {"text": "une note"}),
-        ("reply", {"text": "un message"}),
+        ("notes", {"note-text": "une note"}),
+        ("reply", {"reply-text": "un message"}),
         ("refer", {"to": "1", "service": "legal", "reason": "x"}),
     ],
 )

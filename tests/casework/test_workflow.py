@@ -351,8 +351,8 @@ def test_nothing_new_is_sealed_about_her_once_her_case_is_erased(
     sealed_before = SealedObject.objects.count()
 
     client = cast.client("alice")
-    reply = client.post(f"/fr/staff/cases/{case.pk}/reply/", {"text": "Bonjour"}, follow=True)
-    note = client.post(f"/fr/staff/cases/{case.pk}/notes/", {"text": "Rappel"}, follow=True)
+    reply = client.post(f"/fr/staff/cases/{case.pk}/reply/", {"reply-text": "Bonjour"}, follow=True)
+    note = client.post(f"/fr/staff/cases/{case.pk}/notes/", {"note-text": "Rappel"}, follow=True)
     api = client.post(
         f"/api/staff/cases/{case.pk}/messages/",
         {"text": "Bonjour"},
@@ -363,3 +363,34 @@ def test_nothing_new_is_sealed_about_her_once_her_case_is_erased(
     assert "Ce dossier a été effacé" in note.content.decode()
     assert api.status_code == 410
     assert SealedObject.objects.count() == sealed_before
+
+
+def test_a_step_with_nobody_to_tell_is_done_and_never_runs_again(cast):
+    # An organisation with no notification address and no member with an email: the
+    # case waits in its queue all the same, and the step must end, not come back each
+    # time its lease runs out (every 7 minutes, for ever).
+    organization = cast.orgs["association"]
+    for member in organization.memberships.select_related("user"):
+        member.user.email = ""
+        member.user.save(update_fields=["email"])
+    file_report(narrative=NARRATIVE)
+    (step,) = steps(Kind.NEW_CASE)
+
+    assert workflow.run_step(step.pk) == "done"
+
+    assert mail.outbox == []
+    assert not WorkflowStep.objects.filter(pk=step.pk).exists()
+    # Long after its lease would have run out, nothing is left for the sweep to re-send.
+    WorkflowStep.objects.filter(pk=step.pk).update(lease_until=timezone.now() - timedelta(hours=1))
+    assert workflow.sweep() == 0
+    assert not WorkflowStep.objects.exists()
+
+
+def test_a_step_that_finds_nothing_left_to_do_is_forgotten(cast, reported):
+    case, _ = reported
+    services.change_status(case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
+    (step,) = steps(Kind.NEW_CASE)
+
+    assert workflow.run_step(step.pk) == "done"
+
+    assert not WorkflowStep.objects.filter(pk=step.pk).exists()
