@@ -68,7 +68,10 @@ part sums to a known 0..4, and numbers that contradict each other.
 :func:`attacker_bounds` gives chosen counts' exact least and greatest values.
 
 Referral outcomes (the state each referral was in at the end of the period, by service)
-are a second table, published and suppressed the same way.  Times to acknowledge are
+are a second table, published and suppressed the same way; so are the cases closed, by
+outcome and urgency (a third table: the cases still closed when the period ended whose
+last closing fell in it, read from the append-only audit log so that the same period
+always gives the same table).  Times to acknowledge are
 medians and 90th percentiles, shown only when computed over 5 cases or more.
 """
 
@@ -92,7 +95,8 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from casework.models import Case, Referral
+from casework.audit import Action
+from casework.models import AuditEvent, Case, Referral
 from casework.triage import Priority
 from reporting import facts
 from reporting.models import Report
@@ -952,6 +956,10 @@ def referral_dimensions() -> tuple[tuple[str, tuple[str, ...]], ...]:
     return (("state", REFERRAL_STATES), ("service", tuple(facts.Service.values)))
 
 
+def outcome_dimensions() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return (("outcome", tuple(Case.Outcome.values)), ("urgency", (URGENT, NOT_URGENT)))
+
+
 PRIORITIES = (
     (Priority.IMMEDIATE, "immediate"),
     (Priority.HIGH, "high"),
@@ -991,6 +999,7 @@ class Statistics:
     delays_by_month: dict[str, Delay]
     delays_by_priority: dict[str, Delay]
     delay_overall: Delay
+    outcomes: Publication | None = None
 
 
 def _local_month(moment: datetime) -> str:
@@ -1055,6 +1064,43 @@ def read(period: Period) -> tuple[Counter, Counter, list[tuple[str, int, float]]
     return reports, referrals, delays
 
 
+def read_outcomes(period: Period) -> Counter:
+    """Cases of consenting reports closed in the period, by (outcome, urgency), as they
+    stood when it ended: a case counts if its last status change before the end closed
+    it within the period (reopened and closed again: its last closing; reopened and
+    still open at the end: not at all).  From the audit rows, which never change."""
+    consenting = Case.objects.filter(report__consent_statistics=True)
+    last: dict[int, dict] = {}
+    for case_id, at, detail in (
+        AuditEvent.objects.filter(
+            action=Action.CASE_STATUS,
+            at__lt=period.end,
+            case_id__in=consenting.values("pk"),
+        )
+        .order_by("seq")
+        .values_list("case_id", "at", "detail")
+    ):
+        last[case_id] = {**detail, "at": at}
+    closed = {
+        case_id: change["outcome"]
+        for case_id, change in last.items()
+        if change.get("to") == Case.Status.CLOSED
+        and change["at"] >= period.start
+        and change.get("outcome") in Case.Outcome.values  # closings before outcomes: none
+    }
+    urgent = dict(
+        consenting.filter(pk__in=list(closed))
+        .annotate(
+            urgent_report=ExpressionWrapper(~Q(report__urgency=[]), output_field=BooleanField())
+        )
+        .values_list("pk", "urgent_report")
+    )
+    return Counter(
+        (outcome, URGENT if urgent.get(case_id) else NOT_URGENT)
+        for case_id, outcome in closed.items()
+    )
+
+
 def build(period: Period, *, today: date | None = None) -> Statistics:
     """Everything the page and the exports show for a period, suppressed."""
     reports, referrals, delays = read(period)
@@ -1079,6 +1125,7 @@ def build(period: Period, *, today: date | None = None) -> Statistics:
             for _, name in PRIORITIES
         },
         delay_overall=Delay.of([h for _, _, h in delays]),
+        outcomes=publish(outcome_dimensions(), read_outcomes(period)),
     )
 
 
@@ -1154,6 +1201,15 @@ def to_json(statistics: Statistics) -> dict:
                 for key, shown in referrals.cells()
             ],
             "totals": _totals(referrals),
+        },
+        "closed_cases": {
+            "counted": "cases of those reports closed in the period and still closed at "
+            "its end, by the outcome they were closed with and urgency",
+            "cells": [
+                {"outcome": key[0], "urgency": key[1], "count": shown}
+                for key, shown in statistics.outcomes.cells()
+            ],
+            "totals": _totals(statistics.outcomes),
         },
         "time_to_acknowledge": {
             "unit": "hours",

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from casework import audit, selectors, statistics
 from casework.auth import staff_required
-from casework.models import Referral
+from casework.models import Case, Referral
 from casework.triage import Priority
 from reporting import facts
 
@@ -236,6 +236,18 @@ def _referral_rows(referrals: statistics.Publication) -> list[tuple[str, list, o
     return rows
 
 
+def _outcome_rows(outcomes: statistics.Publication) -> list[tuple[str, list, object]]:
+    """Cases closed, by outcome: one row an outcome, urgent and not, and its total."""
+    return [
+        (
+            str(label),
+            [outcomes.shown[(outcome, u)] for u in (statistics.URGENT, statistics.NOT_URGENT)],
+            outcomes.total("outcome", outcome),
+        )
+        for outcome, label in Case.Outcome.choices
+    ]
+
+
 @require_GET
 @staff_required
 @_coordinators_only
@@ -269,6 +281,12 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
             "referral_rows": _referral_rows(stats.referrals),
             "referral_totals": [stats.referrals.total("service", s) for s in facts.Service.values],
             "referral_total": stats.referrals.grand_total,
+            "outcome_rows": _outcome_rows(stats.outcomes),
+            "outcome_totals": [
+                stats.outcomes.total("urgency", u)
+                for u in (statistics.URGENT, statistics.NOT_URGENT)
+            ],
+            "outcome_total": stats.outcomes.grand_total,
             "delays_by_month": list(stats.delays_by_month.items()),
             "delays_by_priority": [
                 (priorities[level], stats.delays_by_priority[name])
