@@ -29,12 +29,17 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# A phone photo is 12 MP and the largest that phones save by default are 48-50 MP, so
-# 50 MP lets real photos and screenshots through.  (A 108 or 200 MP "full resolution"
-# shot is refused: its sealed original remains.)  Memory grows with pixels, not file
-# size: a 48 MP photo decodes to about 150 MB, the most one upload may cost.  Pillow's own
-# limit (Image.MAX_IMAGE_PIXELS, ~89 MP, and only a warning below twice that) is
-# process-wide and serves other callers too, so we check our own and leave it alone.
+# A phone photo is 12 MP and the largest that phones save by default are 48-50 MP; a
+# camera's can be 60 MP or more.  Memory grows with pixels, not file size: a 48 MP photo
+# decodes to about 150 MB, the most one upload may cost, so no image larger than
+# MAX_PIXELS is ever decoded whole.  A larger JPEG (every camera's format) is decoded
+# at a half, a quarter or an eighth of its size by the JPEG decoder itself, which costs
+# only the smaller image: the caseworker sees a downscaled working copy, and the sealed
+# original keeps every pixel for court.  A larger image of another format gets no
+# working copy ("too_large_to_process"): its original is kept, sealed, all the same.
+# Pillow's own limit (Image.MAX_IMAGE_PIXELS, ~89 MP, and only a warning below twice
+# that) is process-wide and serves other callers too, so we leave it alone: beyond it
+# an image is refused whole as a decompression bomb ("too_large").
 MAX_PIXELS: int = 50_000_000
 
 # Decoders for what phones, messengers and screenshot tools actually produce.  Every
@@ -54,7 +59,7 @@ _PDQ_SIDE = 512  # longest side of the copy that is hashed
 _SIXTEEN_BIT_GREY = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 
-RefusalReason = Literal["unsupported", "too_large", "corrupt"]
+RefusalReason = Literal["unsupported", "too_large", "too_large_to_process", "corrupt"]
 
 
 class ImageRefused(Exception):
@@ -83,8 +88,10 @@ def sanitise(original: BinaryIO) -> Sanitised:
     ``original`` is read from its current position, once, and left open; it should be
     seekable (an upload is), or Pillow first copies all of it into memory.  Raises
     ``ImageRefused`` with reason "unsupported" (not one of the allowed formats),
-    "too_large" (more than MAX_PIXELS, decompression bombs included) or "corrupt"
-    (truncated or malformed).
+    "too_large" (beyond Pillow's limit: decompression bombs), "too_large_to_process"
+    (more than MAX_PIXELS in a format that cannot be decoded smaller; keep the original
+    only) or "corrupt" (truncated or malformed).  A JPEG over MAX_PIXELS gives a
+    working copy downscaled to at most MAX_PIXELS.
     """
     # The decoded image is freed when _decode() returns, before the hash needs memory.
     clean = _decode(original)
@@ -123,10 +130,10 @@ def _decode(original: BinaryIO) -> Image.Image:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(original, formats=list(ALLOWED_FORMATS)) as image:
-                # Only the header has been read: refuse before a single pixel is
+                # Only the header has been read: decide before a single pixel is
                 # decoded, so a bomb costs us nothing.
                 if image.width * image.height > MAX_PIXELS:
-                    raise ImageRefused("too_large")
+                    _decode_smaller(image)
                 # Decodes the first frame only and turns it upright in place, so an
                 # upright 50 MP photo is not copied for it.
                 ImageOps.exif_transpose(image, in_place=True)
@@ -142,6 +149,20 @@ def _decode(original: BinaryIO) -> Image.Image:
             # would fill a truncated image with grey only if LOAD_TRUNCATED_IMAGES were
             # set; we never set it, so half a picture is never passed off as evidence.
             raise ImageRefused("corrupt") from None
+
+
+def _decode_smaller(image: Image.Image) -> None:
+    """Ask the JPEG decoder for the image at the largest of 1/2, 1/4 or 1/8 of its size
+    that holds at most MAX_PIXELS (draft() only changes what load() will decode)."""
+    pixels = image.width * image.height
+    if image.format != "JPEG":
+        raise ImageRefused("too_large_to_process")
+    scale = next((s for s in (2, 4, 8) if pixels <= MAX_PIXELS * s * s), None)
+    if scale is None:  # beyond 3.2 billion pixels: Pillow's own limit refuses sooner
+        raise ImageRefused("too_large")
+    image.draft(image.mode, (image.width // scale, image.height // scale))
+    if image.width * image.height > MAX_PIXELS:  # the decoder could not scale it down
+        raise ImageRefused("too_large_to_process")
 
 
 def _pixels_only(image: Image.Image) -> Image.Image:

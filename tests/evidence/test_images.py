@@ -277,18 +277,44 @@ def test_a_sixteen_bit_greyscale_image_is_not_washed_out_to_white():
 # --- refusals ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "size",
-    [
-        (8_000, 7_000),  # 56 MP: over our limit, under Pillow's
-        (14_000, 14_000),  # 196 MP: Pillow itself refuses to open it
-    ],
-    ids=["over-our-limit", "over-pillows-limit"],
-)
-def test_a_decompression_bomb_is_refused_as_too_large(size):
-    # All black, one bit per pixel: a few kilobytes on disk for tens of millions of
-    # pixels, several gigabytes once decoded to RGB and hashed.
-    bomb = encode(Image.new("1", size), "PNG")
+def sixty_megapixels() -> io.BytesIO:
+    """A camera's 60 MP JPEG (9000 x 6700): mostly flat, so small on disk, with a white
+    block a quarter of the way in.  Greyscale keeps this test's own memory at 60 MB."""
+    image = Image.new("L", (9_000, 6_700), 40)
+    ImageDraw.Draw(image).rectangle((2_250, 1_675, 4_500, 3_350), fill=250)
+    out = encode(image, "JPEG", quality=90)
+    del image
+    return out
+
+
+def test_a_sixty_megapixel_photo_gets_a_downscaled_working_copy():
+    # It used to be refused whole, as if it were a decompression bomb.
+    result = sanitise(sixty_megapixels())
+
+    assert result.mime == "image/jpeg"
+    assert (result.width, result.height) == (4_500, 3_350)  # half, by the JPEG decoder
+    assert result.width * result.height <= images.MAX_PIXELS
+    working = reopen(result)
+    assert near(working.getpixel((1_700, 1_200)), (250, 250, 250), tolerance=12)
+    assert near(working.getpixel((500, 500)), (40, 40, 40), tolerance=12)
+
+
+def test_a_large_image_that_cannot_be_decoded_smaller_keeps_only_its_original():
+    # 56 MP in a PNG: over our limit, under Pillow's.  PNG cannot be decoded at a
+    # smaller size, and decoding it whole would cost 170 MB: no working copy, and the
+    # caller keeps the original.
+    large = encode(Image.new("1", (8_000, 7_000)), "PNG")
+
+    with pytest.raises(ImageRefused) as refused:
+        sanitise(large)
+
+    assert refused.value.reason == "too_large_to_process"
+
+
+def test_a_decompression_bomb_is_refused_as_too_large():
+    # All black, one bit per pixel: a few kilobytes on disk for 196 million pixels,
+    # several gigabytes once decoded to RGB and hashed.  Pillow itself refuses to open it.
+    bomb = encode(Image.new("1", (14_000, 14_000)), "PNG")
     assert len(bomb.getvalue()) < 100_000
 
     with pytest.raises(ImageRefused) as refused:
