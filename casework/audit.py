@@ -75,6 +75,8 @@ class Action:
     # A lawyer's own age recipient for her bundles (a public key), added or removed.
     BUNDLE_RECIPIENT_ADDED = "bundle_recipient.added"
     BUNDLE_RECIPIENT_REMOVED = "bundle_recipient.removed"
+    # Her organisation's key taken home under her passphrase (to open its bundles).
+    ORGANIZATION_KEY_EXPORTED = "organization_key.exported"
     # Every export of the statistics, with its period, so that the coordination can see
     # which periods left (two that overlap can be subtracted: docs/STATISTICS.md).
     STATISTICS_EXPORTED = "statistics.exported"

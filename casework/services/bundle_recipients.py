@@ -7,6 +7,13 @@ may download bundles registers the public half of a key she made herself with
 as well, and ``age -d -i key.txt`` opens it on her own computer.  Only the public half
 ever reaches us: it opens nothing here.
 
+For a bundle sealed to the organisation's key only (asked before she registered a key),
+she may also take that key home as an age identity file under a passphrase of hers
+(``export_organization_key``): ``age -d -i`` asks for the passphrase and opens it.  It is
+the second way, not the first: that key opens every bundle of her organisation, so the
+passphrase must be long and not her sign-in password (which the platform sees), and each
+export is audited.
+
 Hardware-key (plugin) recipients such as ``age1yubikey1…`` are refused with a reason: an
 age header could carry their stanzas, but writing one means running that plugin's
 program, and the platform's age (evidence/age) seals to X25519 recipients only.  SSH keys
@@ -17,22 +24,32 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from casework import audit
 from casework.audit import Action
-from casework.exceptions import NotAllowed
+from casework.exceptions import KeyLocked, NotAllowed
 from casework.models import BundleRecipient, Membership, Organization, User
-from evidence import age
+from casework.services.members import organization_identity
+from evidence import age, keys
 
 # Enough for a laptop, a spare and a colleague's machine; more is a mistake or abuse.
 MOST = 10
 LABEL_LENGTH = 80
+# The organisation's key under her passphrase: scrypt makes each guess slow, length
+# makes them many.
+PASSPHRASE_LENGTH = 12
 
 # What age-keygen prints around the recipient: "Public key: age1…" on the terminal,
 # "# public key: age1…" in the key file.  She may paste either line whole.
 _PREFIX = re.compile(r"^\s*#?\s*public key:\s*", re.IGNORECASE)
+
+
+class PassphraseRefused(Exception):
+    """The passphrase for an exported key is refused: ``args[0]`` says why (``short``,
+    ``sign_in``, ``mismatch``)."""
 
 
 class RecipientRefused(Exception):
@@ -139,3 +156,32 @@ def sealing_recipients(user: User, organization: Organization) -> list[BundleRec
         role__in=[Membership.Role.LEGAL_PARTNER, Membership.Role.ORG_ADMIN],
     ).exists()
     return recipients_of(user) if still_there else []
+
+
+@transaction.atomic
+def export_organization_key(
+    *, actor: User, identity: keys.Identity | None, passphrase: str, again: str
+) -> tuple[str, bytes]:
+    """Her organisation's key as an age identity file sealed under her passphrase (a file
+    name and its bytes), for ``age -d -i``; audited.  Only a member who downloads
+    bundles and holds access to the key, with her key open in this session."""
+    membership = bundle_membership(actor)
+    if membership is None:
+        raise NotAllowed("organization_key", None)
+    if identity is None:
+        raise KeyLocked()
+    if passphrase != again:
+        raise PassphraseRefused("mismatch")
+    if len(passphrase) < PASSPHRASE_LENGTH:
+        raise PassphraseRefused("short")
+    if actor.check_password(passphrase):
+        # The platform sees her sign-in password at every sign-in: the file must not open
+        # with anything the platform has seen.
+        raise PassphraseRefused("sign_in")
+    organization = membership.organization
+    org_key = organization_identity(organization, identity)  # KeyAccessDenied: waiting
+    sealed = keys.seal_identity_with_passphrase(
+        org_key, passphrase, work_factor=max(18, settings.EVIDENCE_MEMBER_WORK_FACTOR)
+    )
+    audit.record(actor, Action.ORGANIZATION_KEY_EXPORTED, organization=organization)
+    return f"{organization.slug}-key.age", sealed

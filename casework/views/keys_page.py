@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casework.auth import staff_required
-from casework.exceptions import NotAllowed
+from casework.auth import member_key, staff_required
+from casework.exceptions import KeyAccessDenied, KeyLocked, NotAllowed
 from casework.models import BundleRecipient
 from casework.services import bundle_recipients
-from casework.services.bundle_recipients import RecipientRefused
+from casework.services.bundle_recipients import PassphraseRefused, RecipientRefused
 
 REFUSALS = {
     "secret": gettext_lazy(
@@ -69,6 +69,32 @@ class RecipientForm(forms.Form):
     )
 
 
+PASSPHRASE_REFUSALS = {
+    "short": gettext_lazy(
+        "Choose a passphrase of at least 12 characters: several words you will remember."
+    ),
+    "sign_in": gettext_lazy(
+        "Choose a passphrase other than your sign-in password: the platform sees that one."
+    ),
+    "mismatch": gettext_lazy("The two passphrases differ: type the same one twice."),
+}
+
+
+class ExportForm(forms.Form):
+    passphrase = forms.CharField(
+        label=gettext_lazy("A passphrase to protect the file (at least 12 characters)"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": PASSPHRASE_REFUSALS["short"]},
+    )
+    again = forms.CharField(
+        label=gettext_lazy("The same passphrase again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": PASSPHRASE_REFUSALS["mismatch"]},
+    )
+
+
 def _case_id(request: HttpRequest) -> int | None:
     """The case she came from (to go back and ask for its bundle), if she came from one."""
     value = request.GET.get("case", "")
@@ -108,19 +134,66 @@ def my_keys(request: HttpRequest) -> HttpResponse:
                 request, _("Registered. The bundles you ask for from now on are sealed to it.")
             )
             return _back(request)
+    return _page(request, membership, form, ExportForm())
+
+
+def _page(request: HttpRequest, membership, form, export_form) -> HttpResponse:
     case_id = _case_id(request)
     return render(
         request,
         "casework/my_keys.html",
         {
             "form": form,
+            "export_form": export_form,
             "recipients": bundle_recipients.recipients_of(request.user),
             "organization": membership.organization,
             "case_url": reverse("casework:case", args=[case_id]) + "#bundles" if case_id else "",
             "most": bundle_recipients.MOST,
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or export_form.errors else 200,
     )
+
+
+@require_POST
+@staff_required
+def export_key(request: HttpRequest) -> HttpResponse:
+    """Her organisation's key as an age identity file under her passphrase: the second
+    way to open a bundle (casework/services/bundle_recipients.py)."""
+    membership = bundle_recipients.bundle_membership(request.user)
+    if membership is None:
+        return render(request, "casework/forbidden.html", status=403)
+    form = ExportForm(request.POST)
+    if form.is_valid():
+        try:
+            name, sealed = bundle_recipients.export_organization_key(
+                actor=request.user,
+                identity=member_key(request),
+                passphrase=form.cleaned_data["passphrase"],
+                again=form.cleaned_data["again"],
+            )
+        except NotAllowed:
+            return render(request, "casework/forbidden.html", status=403)
+        except KeyLocked:
+            messages.error(request, _("Your key is locked: sign in again to take the key."))
+            return _back(request)
+        except KeyAccessDenied:
+            messages.error(
+                request,
+                _(
+                    "You are waiting for access to your organisation's key: its admin can "
+                    "give it to you on the Members page."
+                ),
+            )
+            return _back(request)
+        except PassphraseRefused as refused:
+            field = "again" if refused.args[0] == "mismatch" else "passphrase"
+            form.add_error(field, PASSPHRASE_REFUSALS[refused.args[0]])
+        else:
+            response = HttpResponse(sealed, content_type="application/octet-stream")
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            response["Cache-Control"] = "no-store"
+            return response
+    return _page(request, membership, RecipientForm(), form)
 
 
 @require_POST

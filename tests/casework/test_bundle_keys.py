@@ -16,6 +16,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -33,9 +34,9 @@ from tests.casework.test_bundles import (  # noqa: F401 - fixtures
     referred,
     running_builder,
 )
-from tests.evidence.agetool import keygen, run
+from tests.evidence.agetool import keygen, run, run_with_passphrase
 from tests.processes import celery_worker, child_env, wait_until
-from tests.support.cast import signed_in_client
+from tests.support.cast import PASSWORD, signed_in_client
 
 State = Bundle.State
 YUBIKEY = "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t"
@@ -303,3 +304,61 @@ def test_at_most_ten_keys_and_a_caseworker_cannot_register_any(cast):
         bundle_recipients.add_recipient(actor=leila, text=keygen()[1])
     with pytest.raises(NotAllowed):
         bundle_recipients.add_recipient(actor=cast.users["alice"], text=keygen()[1])
+
+
+@pytest.mark.django_db
+def test_a_bundle_sealed_to_her_organisation_only_opens_with_its_key_taken_under_a_passphrase(
+    cast,
+    referred,  # noqa: F811 - the fixture
+    running_builder,  # noqa: F811 - the fixture
+    tmp_path,
+):
+    """The second way: her organisation's key as an age identity file under her own
+    passphrase, which ``age -d -i`` asks for (a real terminal, as she would type it)."""
+    bundle = ask_and_approve(cast, referred)
+    services.build_bundle(bundle.pk)
+    bundle.refresh_from_db()
+    lawyer = signed_in_client(cast.users["leila"])
+    page = lawyer.get(f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/").content.decode()
+    assert "#org-key" in page
+    keys_page = lawyer.get("/fr/staff/my-keys/").content.decode()
+    assert "clinic-key.age" in marked(keys_page, "org-key-command")
+
+    url = "/fr/staff/my-keys/organisation-key/"
+    refused = {
+        "au moins 12": {"passphrase": "court", "again": "court"},
+        "mot de passe de connexion": {"passphrase": PASSWORD, "again": PASSWORD},
+        "diffèrent": {"passphrase": "une longue phrase", "again": "une autre phrase"},
+    }
+    for words, posted in refused.items():
+        response = lawyer.post(url, posted)
+        assert response.status_code == 400
+        page = html.unescape(response.content.decode())
+        assert words in page, words
+    assert not AuditEvent.objects.filter(action=Action.ORGANIZATION_KEY_EXPORTED).exists()
+
+    passphrase = "cèdre bleu sur la colline de Fès"
+    response = lawyer.post(url, {"passphrase": passphrase, "again": passphrase})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="clinic-key.age"'
+    assert response["Cache-Control"] == "no-store"
+    key_file = tmp_path / "clinic-key.age"
+    key_file.write_bytes(response.content)
+    assert b"AGE-SECRET-KEY" not in response.content  # sealed, not the key in clear
+    exported = AuditEvent.objects.get(action=Action.ORGANIZATION_KEY_EXPORTED)
+    assert exported.actor == "leila"
+
+    sealed = tmp_path / bundle.file_name
+    with blob_store().open(bundle.blob_key) as stored:
+        sealed.write_bytes(stored.read())
+    out = tmp_path / "bundle.tar"
+    status = run_with_passphrase(
+        ["-d", "-i", key_file, "-o", out, sealed], passphrase=passphrase, prompts=1
+    )
+    assert status == 0
+    with tarfile.open(out) as tar:
+        assert any(name.endswith("data/case-summary.pdf") for name in tar.getnames())
+
+    # A caseworker of the association has no such key to take.
+    alice = signed_in_client(cast.users["alice"])
+    assert alice.post(url, {"passphrase": passphrase, "again": passphrase}).status_code == 403
