@@ -300,6 +300,7 @@ class TimelineEntry:
     actor: str
     action: str
     detail: dict
+    hour_only: bool = False  # hers: the hour is all that is kept
 
     @property
     def label(self) -> str:
@@ -318,22 +319,51 @@ class TimelineEntry:
 
 def timeline(case: Case) -> list[TimelineEntry]:
     """What happened to the case, oldest first: the audit rows of acts on it (not the
-    reads), her messages and the evidence she added (times to the hour, as stored)."""
-    entries = [
-        TimelineEntry(e.at, e.actor, e.action, e.detail)
-        for e in AuditEvent.objects.filter(case_id=case.pk).exclude(action__in=ACCESS_ACTIONS)
-    ]
+    reads), her messages and the evidence she added (times to the hour, as stored).
+
+    Her times are to the hour, the staff's exact: sorted by time alone, the message she
+    wrote at 14:40 in answer to a reply sent at 14:20 came first, at "14:00".  What is
+    known is placed in order instead: a message of hers comes after the reply before it
+    in the conversation (messages share one sequence of ids, and the k-th reply of the
+    case was written with its k-th "reply sent" row, in one transaction under the
+    case's lock).  Nothing finer is stored or shown: this is the conversation's own
+    order, which the page shows anyway; staff acts after that reply, whose order to
+    hers nothing tells, follow her message.  Otherwise her acts sit at the start of
+    their hour, the only time kept, and the page says "to the hour" beside them."""
+    rows = list(
+        AuditEvent.objects.filter(case_id=case.pk)
+        .exclude(action__in=ACCESS_ACTIONS)
+        .order_by("seq")
+    )
+    keyed = [((e.at, float(e.seq)), TimelineEntry(e.at, e.actor, e.action, e.detail)) for e in rows]
     report = case.report
-    entries.append(TimelineEntry(report.created_at, "reporter", "report.filed", {}))
-    entries += [
-        TimelineEntry(m.created_at, "reporter", "reporter.message", {})
-        for m in report.messages.filter(author="reporter")
+    messages = list(report.messages.order_by("pk").values_list("pk", "author", "created_at"))
+    replies = [pk for pk, author, _ in messages if author != "reporter"]
+    sent = [e for e in rows if e.action == Action.MESSAGE_SENT]
+    # Erased messages, or replies from before the rows were kept: no pairing is known.
+    reply_row = dict(zip(replies, sent, strict=True)) if len(replies) == len(sent) else {}
+
+    def after_known(pk: int, hour: datetime) -> tuple[datetime, float]:
+        before = [reply_row[r] for r in replies if r < pk and r in reply_row]
+        if before and before[-1].at >= hour:
+            return (before[-1].at, before[-1].seq + 0.5)
+        return (hour, -1.0)
+
+    def hers(at: datetime, action: str, detail: dict, key: tuple) -> tuple:
+        return (key, TimelineEntry(at, "reporter", action, detail, hour_only=True))
+
+    # Filing comes first: nothing, hers or the staff's, happened to the case before it.
+    keyed.append(hers(report.created_at, "report.filed", {}, (report.created_at, -2.0)))
+    keyed += [
+        hers(at, "reporter.message", {}, after_known(pk, at))
+        for pk, author, at in messages
+        if author == "reporter"
     ]
-    entries += [
-        TimelineEntry(item.received_at, "reporter", "reporter.evidence", {"item": item.pk})
+    keyed += [
+        hers(item.received_at, "reporter.evidence", {"item": item.pk}, (item.received_at, -1.0))
         for item in report.evidence.all()
     ]
-    return sorted(entries, key=lambda e: e.at)
+    return [entry for _, entry in sorted(keyed, key=lambda pair: pair[0])]
 
 
 def access_log(case: Case, *, limit: int = 50) -> list[TimelineEntry]:

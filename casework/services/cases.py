@@ -245,6 +245,9 @@ def reply_to_reporter(case: Case, text: str, *, actor: User) -> Message:
     _worker(case, actor)
     # Her key was dropped with her words: nothing new may be sealed about her.
     _not_erased(case)
+    # One reply at a time per case: its message and its audit row take their places in
+    # the same order, which the timeline pairs (selectors.timeline).
+    _locked(case)
     message = reporting.post_message(case.report, text, author=Message.Author.HELPER)
     _touched(case)
     # No message id: her messages share the sequence, and this row's time is exact.
