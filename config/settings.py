@@ -267,6 +267,10 @@ if urlsplit(QUICK_EXIT_URL).scheme != "https":
     raise ImproperlyConfigured(
         f"QUICK_EXIT_URL must be an https:// address, not {QUICK_EXIT_URL!r}"
     )
+# The title of every page a reporter sees, as her browser's history and tabs show it.
+# Empty: a neutral word in her language ("Information"); an NGO may choose another, as
+# long as it does not say what this site is.
+PAGE_TITLE = env.str("PAGE_TITLE", "")
 
 # --- sealed storage (evidence/) ---------------------------------------------------------
 

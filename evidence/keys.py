@@ -102,11 +102,26 @@ def seal_identity_under_strong_secret(identity: Identity, secret: str) -> bytes:
 # each request that needs the key brings the cookie back and opens it in memory.
 
 
+def new_browser_secret() -> str:
+    """A secret for her browser to hold (a cookie, a form field), which opens what
+    ``lock_text_with`` sealed for the server-side session."""
+    return str(age.X25519Identity.generate())
+
+
+def lock_text_with(text: str, browser_secret: str) -> bytes:
+    """``text`` sealed for the server-side session, opened by ``browser_secret`` alone."""
+    try:
+        browser_half = age.X25519Identity.parse(browser_secret)
+    except age.InvalidKey:
+        raise CannotOpen("the browser's secret is malformed") from None
+    return age.encrypt(text.encode("utf-8"), [browser_half.recipient])
+
+
 def lock_text_for_session(text: str) -> tuple[str, bytes]:
     """(cookie secret, ``text`` sealed for the server-side session): a key, or her
     receipt code while it is on screen."""
-    browser_half = age.X25519Identity.generate()
-    return str(browser_half), age.encrypt(text.encode("utf-8"), [browser_half.recipient])
+    secret = new_browser_secret()
+    return secret, lock_text_with(text, secret)
 
 
 def lock_for_session(identity: Identity) -> tuple[str, bytes]:

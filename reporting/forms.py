@@ -5,12 +5,31 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from reporting import facts
 
+# Django puts ":" after a label unless it ends with one of these characters (it reads them
+# through gettext).  The Arabic catalogue adds "؟", so an Arabic question ends "؟", not "؟:".
+LABEL_ENDINGS = gettext_noop(":?.!")
+
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
-NARRATIVE_LIMIT = 20_000  # characters: about eight pages, far more than anyone types
+# Characters.  A pasted chat or a long account must go in whole: about forty pages.
+NARRATIVE_LIMIT = 100_000
 SHORT_LIMIT = 2_000
+# Her browser must not keep what she types here (Chrome's session files, form restore on
+# Back, suggestions to whoever types in the box next on her phone).
+PRIVATE = {"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"}
+
+
+class _KeepsHerWords:
+    """Text boxes without the ``maxlength`` attribute: with it, the browser cuts a paste
+    silently; without it, a text over the limit comes back whole with a message."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.pop("maxlength", None)
 
 
 class UrgencyForm(forms.Form):
@@ -76,24 +95,28 @@ class HelpForm(forms.Form):
     )
 
 
-class TellUsForm(forms.Form):
+TOO_LONG = _(
+    "This text has %(show_value)d characters; it can hold %(limit_value)d. Nothing was "
+    "sent and your text is still here: shorten it, and send the rest later as a message."
+)
+
+
+class TellUsForm(_KeepsHerWords, forms.Form):
     narrative = forms.CharField(
         label=_("What happened? Write it in your own words, in any language."),
-        widget=forms.Textarea(attrs={"rows": 8}),
+        widget=forms.Textarea(attrs={"rows": 8, **PRIVATE}),
         max_length=NARRATIVE_LIMIT,
         error_messages={
             "required": _("Please tell us, even in a few words, what happened."),
-            "max_length": _(
-                "Please keep it under %(limit_value)d characters; "
-                "you can add more later with your receipt code."
-            ),
+            "max_length": TOO_LONG,
         },
     )
     identifiers = forms.CharField(
         label=_("Who is doing this? Account names, phone numbers, links (optional)"),
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, **PRIVATE}),
         max_length=SHORT_LIMIT,
         required=False,
+        error_messages={"max_length": TOO_LONG},
     )
     contact = forms.CharField(
         label=_("A safe way to reach you, if you want one (optional)"),
@@ -102,9 +125,8 @@ class TellUsForm(forms.Form):
         ),
         max_length=SHORT_LIMIT,
         required=False,
-        # Her browser must not remember her safe contact and offer it to whoever types
-        # in this box next on her phone.
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"max_length": TOO_LONG},
+        widget=forms.TextInput(attrs=PRIVATE),
     )
 
     def clean(self):
@@ -121,17 +143,22 @@ class ReceiptForm(forms.Form):
     code = forms.CharField(
         label=_("Your receipt code"),
         max_length=64,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        # Left to right in every language, as on her receipt and her paper: in an Arabic
+        # page the four groups would otherwise show in reverse order.
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "dir": "ltr", **PRIVATE}),
         error_messages={"required": _("Please type the 16 digits of your receipt code.")},
     )
 
 
-class MessageForm(forms.Form):
+class MessageForm(_KeepsHerWords, forms.Form):
     text = forms.CharField(
         label=_("Write to the person helping you"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=SHORT_LIMIT * 5,
-        error_messages={"required": _("Please write your message before sending it.")},
+        widget=forms.Textarea(attrs={"rows": 4, **PRIVATE}),
+        max_length=NARRATIVE_LIMIT,
+        error_messages={
+            "required": _("Please write your message before sending it."),
+            "max_length": TOO_LONG,
+        },
     )
 
     def clean_text(self):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("return/message/", views.my_report_message, name="my_report_message"),
     path("return/consent/", views.my_report_consent, name="my_report_consent"),
     path("return/leave/", views.leave, name="leave"),
+    path("exit/", views.quick_exit, name="quick_exit"),
 ]
 
 # The first-response guide (issue 8): questions and advice cards whose only state is the

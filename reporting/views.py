@@ -7,12 +7,18 @@ steps; her words and files arrive with the last step and are sealed as they arri
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -23,7 +29,7 @@ from config import csrf
 from config.ratelimit import too_many
 from evidence import keys
 from evidence.exceptions import CannotOpen, UploadRefused
-from evidence.uploads import DiscardingUploadHandler, SealingUploadHandler
+from evidence.uploads import DiscardingUploadHandler, Refusal, SealingUploadHandler
 from reporting import forms, services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.facts import Service
@@ -32,6 +38,14 @@ from reporting.models import ConsentRequest, Message, Report
 _INTAKE = "intake"
 _RECEIPT = "receipt_to_show"
 _RECEIPT_COOKIE = "receipt_key"
+_ONCE = "once"  # the last step's one-time token (a form field)
+# Room in a post for her words and the form's own bytes, beside the files' limit.
+_FORM_ALLOWANCE = 1024 * 1024
+# A filing holds its session's turn at most this long (a worker killed mid-filing).
+_FILING_HOLD_SECONDS = 3 * 60 * 60
+# How long a second post waits for the first: longer than a filing takes once its body
+# has arrived (p99 under load is about 6 s, docs/BENCHMARKS.md).
+_SECOND_POST_WAIT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -101,15 +115,31 @@ def _facts(answers: dict) -> services.ReportFacts | None:
         return None
 
 
-def _tell_page(request, form, refusals=(), status=200, *, wait: int = 0) -> HttpResponse:
+def _limits() -> dict[str, int]:
+    """The upload limits, as the pages state them beside the file field (MB)."""
+    return {
+        "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
+        "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
+        # For the scripts that check her files before anything is sent.
+        "max_file_bytes": settings.EVIDENCE_MAX_FILE_BYTES,
+        "max_report_bytes": settings.EVIDENCE_MAX_REPORT_BYTES,
+    }
+
+
+def _tell_page(
+    request, form, refusals=(), status=200, *, wait: int = 0, too_big_mb: int = 0
+) -> HttpResponse:
     context = {
         "form": form,
         "number": TOTAL_STEPS,
         "total": TOTAL_STEPS,
         "back": reverse("reporting:intake_step", args=[STEPS[-1].name]),
         "refusals": refusals,
-        "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
-        "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
+        "too_big_mb": too_big_mb,
+        # A one-time token: the same post sent twice (a second tap while the first was on
+        # its way) shows the receipt of the first instead of losing it.
+        "once": request.POST.get(_ONCE) or keys.new_browser_secret(),
+        **_limits(),
     }
     if wait:
         return too_many(request, "reporting/intake/tell.html", context, retry_after=wait)
@@ -127,6 +157,20 @@ def _words_back(request: HttpRequest, wait: int) -> HttpResponse:
     if refused is not None:
         return refused
     return _tell_page(request, forms.TellUsForm(request.POST), wait=wait)
+
+
+def _too_big(request: HttpRequest) -> int:
+    """The size in MB of a post that the limits refuse whatever it holds, else 0.
+
+    Read from the request's length before a byte of its body: on a slow phone, a video
+    over the limit would otherwise upload for hours before she is told."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+    if length <= settings.EVIDENCE_MAX_REPORT_BYTES + _FORM_ALLOWANCE:
+        return 0
+    return -(-length // (1024 * 1024))
 
 
 def _receive_sealed(
@@ -152,14 +196,99 @@ def _receive_sealed(
     return handler, refused
 
 
+def _cut_off(handler: SealingUploadHandler) -> bool:
+    """The post ended before its files did: the browser that sent it is most likely gone
+    and will never see a receipt, so nothing of it is kept.  Files refused for what they
+    are (too large, of a kind not taken) leave the others kept, and she is told."""
+    return any(refusal.reason == "interrupted" for refusal in handler.refusals)
+
+
+@contextmanager
+def _one_filing_at_a_time(request: HttpRequest) -> Iterator[None]:
+    """Let a filing of this browser's session finish before the next one starts.
+
+    A second tap on "Send" while the first post is on its way makes the browser drop
+    the first answer, not the first report: the second post waits here until the first
+    is kept, then finds it (``_filed_already``) instead of filing again or, as before,
+    landing on an empty first step with the receipt lost.  The key is a hash of the
+    session's key, gone when the filing ends; with the cache unreachable, posts are not
+    held back (a report twice is better than no report).
+    """
+    session_key = request.session.session_key
+    if not session_key:
+        yield
+        return
+    key = "filing:" + hashlib.sha256(session_key.encode()).hexdigest()
+    waited, held = False, _hold(key)
+    deadline = time.monotonic() + _SECOND_POST_WAIT_SECONDS
+    while held is False and time.monotonic() < deadline:
+        waited = True
+        time.sleep(0.2)
+        held = _hold(key)
+    if waited:
+        # What the first post kept (her receipt, her answers gone) is in the session now.
+        engine = import_module(settings.SESSION_ENGINE)
+        request.session = engine.SessionStore(session_key)
+    try:
+        yield
+    finally:
+        if held:
+            with suppress(Exception):
+                cache.delete(key)
+
+
+def _hold(key: str) -> bool | None:
+    """True if this request now holds ``key``; False if another does; None if the cache
+    cannot say (then nobody waits)."""
+    try:
+        return cache.add(key, 1, timeout=_FILING_HOLD_SECONDS)
+    except Exception:  # any cache failure means: do not wait
+        return None
+
+
+def _filed_already(request: HttpRequest) -> HttpResponse:
+    """Her report was kept, but this post comes after it (a second tap, a reload): if it
+    carries the first post's one-time token, show the same receipt; otherwise the steps
+    start again."""
+    request.upload_handlers = [DiscardingUploadHandler(request)]
+    refused = csrf.refusal(request)
+    if refused is not None:
+        return refused
+    once, sealed = request.POST.get(_ONCE, ""), request.session.get(_RECEIPT)
+    if sealed and once and _open_receipt(sealed, once) is not None:
+        response = redirect("reporting:intake_done")
+        _set_browser_half(response, _RECEIPT_COOKIE, once)
+        return response
+    return redirect("reporting:intake_step", name=STEPS[0].name)
+
+
+def _open_receipt(sealed: str, secret: str | None) -> dict | None:
+    if not (sealed and secret):
+        return None
+    try:
+        return json.loads(keys.unlock_text_from_session(base64.b64decode(sealed), secret))
+    except (CannotOpen, ValueError):
+        return None
+
+
 @csrf_exempt  # see _receive_sealed
 @require_http_methods(["GET", "POST"])
 def intake_tell(request: HttpRequest) -> HttpResponse:
-    report_facts = _facts(request.session.get(_INTAKE, {}))
-    if report_facts is None:
-        return redirect("reporting:intake_step", name=STEPS[0].name)
     if request.method == "GET":
+        if _facts(request.session.get(_INTAKE, {})) is None:
+            return redirect("reporting:intake_step", name=STEPS[0].name)
         return _tell_page(request, forms.TellUsForm())
+    if too_big_mb := _too_big(request):
+        # Answered unread: her words cannot be given back, and the page says so.
+        return _tell_page(request, forms.TellUsForm(), status=413, too_big_mb=too_big_mb)
+    with _one_filing_at_a_time(request):
+        report_facts = _facts(request.session.get(_INTAKE, {}))
+        if report_facts is None:
+            return _filed_already(request)
+        return _file(request, report_facts)
+
+
+def _file(request: HttpRequest, report_facts: services.ReportFacts) -> HttpResponse:
     if wait := throttle.filing_wait(request):
         return _words_back(request, wait)
     throttle.record_filing(request)
@@ -174,9 +303,19 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
         return refused_csrf
     try:
         form = forms.TellUsForm(request.POST)
-        if not form.is_valid() or handler.refusals:
+        if not form.is_valid() or _cut_off(handler):
             handler.discard_all()
             return _tell_page(request, form, handler.refusals, status=400)
+        once = request.POST.get(_ONCE, "")
+        # What the receipt page shows: her code, and the files that were not kept (their
+        # names are hers, so they are sealed with the code).
+        shown = json.dumps(
+            {"code": pending.display, "refused": [[r.name, r.reason] for r in handler.refusals]}
+        )
+        try:
+            sealed = keys.lock_text_with(shown, once)
+        except CannotOpen:  # no token, or not one of ours: a secret of our own
+            once, sealed = keys.lock_text_for_session(shown)
         try:
             # Her report and the session that shows her its code are kept together or
             # not at all: a database lost in between must not keep a report whose code
@@ -191,9 +330,9 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
                 )
                 request.session.pop(_INTAKE, None)
                 # The code waits on screen until she says she kept it; the session (a
-                # database row) holds it sealed to a key that only her browser's cookie
-                # carries, so a copy of the database meanwhile opens nothing.
-                cookie, sealed = keys.lock_text_for_session(pending.display)
+                # database row) holds it sealed to a key that only her browser carries
+                # (the form's one-time token, then a cookie), so a copy of the database
+                # meanwhile opens nothing.
                 request.session[_RECEIPT] = base64.b64encode(sealed).decode("ascii")
                 request.session.save()
         except UploadRefused as refused:
@@ -204,7 +343,7 @@ def intake_tell(request: HttpRequest) -> HttpResponse:
         raise
     request.session.modified = False  # saved above, with her report
     response = redirect("reporting:intake_done")
-    _set_browser_half(response, _RECEIPT_COOKIE, cookie)
+    _set_browser_half(response, _RECEIPT_COOKIE, once)
     return response
 
 
@@ -216,14 +355,20 @@ def intake_done(request: HttpRequest) -> HttpResponse:
         response = redirect("reporting:home")
         response.delete_cookie(_RECEIPT_COOKIE, samesite="Lax")
         return response
-    sealed, cookie = request.session.get(_RECEIPT), request.COOKIES.get(_RECEIPT_COOKIE)
-    code = None
-    if sealed and cookie:
-        try:
-            code = keys.unlock_text_from_session(base64.b64decode(sealed), cookie)
-        except CannotOpen:
-            code = None
-    return render(request, "reporting/intake/done.html", {"code": code})
+    shown = _open_receipt(request.session.get(_RECEIPT), request.COOKIES.get(_RECEIPT_COOKIE))
+    return render(
+        request,
+        "reporting/intake/done.html",
+        {
+            "code": shown and shown["code"],
+            "refusals": [
+                Refusal(name, reason) for name, reason in (shown or {}).get("refused", [])
+            ],
+            "sla_hours": settings.CASEWORK_SLA_HOURS,
+            "urgent_hours": settings.CASEWORK_SLA_URGENT_HOURS,
+            **_limits(),
+        },
+    )
 
 
 def _set_browser_half(response: HttpResponse, name: str, secret: str) -> None:
@@ -312,7 +457,16 @@ def return_visit(request: HttpRequest) -> HttpResponse:
 
 
 def _report_page(
-    request, report, identity, refusals=(), status=200, message_form=None
+    request,
+    report,
+    identity,
+    refusals=(),
+    status=200,
+    message_form=None,
+    *,
+    added: int = 0,
+    too_big_mb: int = 0,
+    no_file: bool = False,
 ) -> HttpResponse:
     content = services.read_content(report, identity)
     files = [
@@ -334,9 +488,10 @@ def _report_page(
             "refusals": refusals,
             "messages_thread": services.read_messages(report, identity),
             "message_form": message_form or forms.MessageForm(),
-            "added": request.session.pop(_ADDED, 0),
-            "max_file_mb": settings.EVIDENCE_MAX_FILE_BYTES // (1024 * 1024),
-            "max_report_mb": settings.EVIDENCE_MAX_REPORT_BYTES // (1024 * 1024),
+            "added": request.session.pop(_ADDED, 0) or added,
+            "too_big_mb": too_big_mb,
+            "no_file": no_file and not refusals,
+            **_limits(),
         },
         status=status,
     )
@@ -357,13 +512,17 @@ def my_report_evidence(request: HttpRequest) -> HttpResponse:
     if visit is None:
         return redirect("reporting:return_visit")
     report, identity = visit
+    if too_big_mb := _too_big(request):
+        return _report_page(request, report, identity, status=413, too_big_mb=too_big_mb)
     handler, refused_csrf = _receive_sealed(request, services.report_recipients(report))
     if refused_csrf is not None:
         return refused_csrf
     try:
-        if handler.refusals or not handler.accepted:
+        if not handler.accepted or _cut_off(handler):
             handler.discard_all()
-            return _report_page(request, report, identity, handler.refusals, status=400)
+            return _report_page(
+                request, report, identity, handler.refusals, status=400, no_file=True
+            )
         try:
             services.add_evidence(report, handler.accepted)
         except UploadRefused as refused:
@@ -372,6 +531,11 @@ def my_report_evidence(request: HttpRequest) -> HttpResponse:
     except BaseException:
         handler.discard_all()
         raise
+    if handler.refusals:
+        # The good files are kept; she is told which others were not, and why.
+        return _report_page(
+            request, report, identity, handler.refusals, added=len(handler.accepted)
+        )
     request.session[_ADDED] = len(handler.accepted)
     return redirect("reporting:my_report")
 
@@ -389,12 +553,35 @@ def my_report_message(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("reporting:my_report") + "#messages")
 
 
+def _forget_her(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """End her session and drop the browser's halves of its secrets.
+
+    The session row goes (her open report, her receipt on screen, her answers so far); the
+    cookies go; ``Clear-Site-Data`` also asks the browser to drop its cache of our pages,
+    including the back-forward cache that would show her last page again on Back.
+    """
+    request.session.flush()
+    for name in (_RECEIPT_COOKIE, _REPORTER_COOKIE, settings.CSRF_COOKIE_NAME):
+        response.delete_cookie(name, samesite="Lax")
+    response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
 @require_http_methods(["POST"])
 def leave(request: HttpRequest) -> HttpResponse:
-    request.session.flush()
-    response = redirect("reporting:home")
-    response.delete_cookie(_REPORTER_COOKIE, samesite="Lax")
-    return response
+    return _forget_her(request, redirect("reporting:home"))
+
+
+# A beacon cannot carry a CSRF token, and the link must work with scripts off.  Another
+# site can at worst end her session, which is what this page is for.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def quick_exit(request: HttpRequest) -> HttpResponse:
+    """The quick exit: her session ends here, then she is sent to the neutral site (a
+    link without scripts), or answered at once (the beacon sent by scripts)."""
+    if request.method == "POST":
+        return _forget_her(request, HttpResponse(status=204))
+    return _forget_her(request, HttpResponseRedirect(settings.QUICK_EXIT_URL))
 
 
 @require_http_methods(["POST"])

@@ -12,6 +12,9 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.processes import celery_worker as start_celery_worker
 from tests.processes import child_env
 
+# Fixtures kept in modules of their own, for every test.
+pytest_plugins = ["tests.support.neutral"]
+
 # Playwright's sync API runs an event loop in the test thread; Django would then refuse
 # ORM calls made by the live server's fixtures from that thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

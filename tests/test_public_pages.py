@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polib
@@ -54,9 +55,45 @@ def test_visiting_a_public_page_leaves_no_cookie(client):
     assert dict(response.cookies) == {}
 
 
-def test_the_quick_exit_link_sends_no_referrer(client):
+def test_the_quick_exit_link_goes_through_our_exit_page_and_sends_no_referrer(client):
     page = client.get("/fr/").content.decode()
-    assert f'href="{settings.QUICK_EXIT_URL}" rel="noreferrer noopener" data-quick-exit' in page
+    assert (
+        f'href="/fr/exit/" data-neutral="{settings.QUICK_EXIT_URL}" '
+        'rel="noreferrer noopener" data-quick-exit'
+    ) in page
+
+
+@pytest.mark.django_db
+def test_the_exit_page_ends_her_session_and_sends_her_to_the_neutral_site(client):
+    session = client.session
+    session["reporter_report"] = 1
+    session.save()
+    client.cookies["reporter_key"] = "AGE-SECRET-KEY-1X"
+
+    response = client.get("/ar/exit/")
+
+    assert response.status_code == 302
+    assert response["Location"] == settings.QUICK_EXIT_URL
+    assert "cache" in response["Clear-Site-Data"]
+    assert response.cookies["reporter_key"].value == ""
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
+    from django.contrib.sessions.models import Session
+
+    assert not Session.objects.exists()
+    # The beacon that scripts send is answered at once, and ends the session too.
+    assert client.post("/ar/exit/").status_code == 204
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["fr", "ar", "en"])
+def test_no_page_she_sees_says_in_its_title_what_this_site_is(client, language, settings):
+    neutral = {"fr": "Informations", "ar": "معلومات", "en": "Information"}[language]
+    for path in ["", "report/", "return/", "report/receipt/", "guide/", "nowhere/"]:
+        page = client.get(f"/{language}/{path}", follow=True).content.decode()
+        assert re.search(r"<title>([^<]*)</title>", page).group(1) == neutral, path
+    settings.PAGE_TITLE = "Recettes"
+    page = client.get(f"/{language}/report/", follow=True).content.decode()
+    assert "<title>Recettes</title>" in page
 
 
 @pytest.mark.parametrize("language", ["fr", "ar"])

@@ -132,7 +132,7 @@ def test_under_18_makes_a_report_filed_through_the_api_urgent(client, coordinato
     [
         ("category", "hacking", "n'est pas un choix valide"),
         ("services", [], "Choisissez au moins un type d'aide."),
-        ("narrative", "x" * 1_000_000, "Restez sous 20000 caractères"),
+        ("narrative", "x" * 1_000_000, "il peut en contenir 100000"),
         ("narrative", "   ", "Dites-nous, même en quelques mots, ce qui s'est passé."),
         ("urgency", ["minor"], "n'est pas un choix valide"),
         ("contact", "x" * 2001, "2000"),
@@ -403,7 +403,7 @@ def test_the_schema_describes_the_three_endpoints(client):
 
     new_report = schema["components"]["schemas"]["NewReport"]
     assert {"category", "services", "narrative", "consent_share"} <= set(new_report["required"])
-    assert new_report["properties"]["narrative"]["maxLength"] == 20_000
+    assert new_report["properties"]["narrative"]["maxLength"] == 100_000
 
     upload = paths["/api/reports/evidence/"]["post"]
     form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]

@@ -89,29 +89,39 @@ def test_an_overlong_narrative_is_refused_kindly_and_nothing_is_kept(
     client, coordinator_key, blob_root
 ):
     answer_steps(client)
-    response = send(client, narrative="x" * 1_000_000, evidence=SimpleUploadedFile("a.jpg", jpeg()))
+    response = send(client, narrative="x" * 100_001, evidence=SimpleUploadedFile("a.jpg", jpeg()))
     assert response.status_code == 400
-    assert "Restez sous 20000 caractères" in response.content.decode()
+    page = html.unescape(response.content.decode())
+    assert "Ce texte fait 100001 caractères ; il peut en contenir 100000" in page
+    # Her words come back whole, in a box that will not cut them.
+    assert "x" * 100_001 in page
+    assert 'maxlength="' not in page
     assert not Report.objects.exists()
     assert not ReporterKey.objects.exists()
     assert blobs(blob_root) == []
 
 
-def test_a_refused_file_is_named_and_her_words_are_kept(client, coordinator_key, blob_root):
+def test_a_refused_file_is_named_on_her_receipt_and_her_report_is_kept(
+    client, coordinator_key, blob_root
+):
     answer_steps(client)
-    program = SimpleUploadedFile("photo.jpg", b"\x7fELF\x02\x01\x01" + b"\x00" * 9000)
+    program = SimpleUploadedFile("programme.jpg", b"\x7fELF\x02\x01\x01" + b"\x00" * 9000)
 
-    response = send(client, evidence=program)
+    response = send(client, evidence=[program, SimpleUploadedFile("capture.jpg", jpeg())])
 
-    page = html.unescape(response.content.decode())
-    assert response.status_code == 400
-    assert "ce type de fichier n'est pas accepté" in page
-    assert NARRATIVE in page  # her text is still in the form
-    assert not Report.objects.exists()
-    assert blobs(blob_root) == []
+    assert response.status_code == 302
+    receipt = html.unescape(client.get(response["Location"]).content.decode())
+    assert "ces fichiers n\N{RIGHT SINGLE QUOTATION MARK}ont pas été gardés" in receipt
+    assert "programme.jpg" in receipt
+    assert "ce type de fichier n'est pas accepté" in receipt
+    report = Report.objects.get()
+    assert services.read_content(report, coordinator_key)["narrative"] == NARRATIVE
+    # The good file went in with her words; the refused one left nothing.
+    [item] = report.evidence.all()
+    assert '"name": "capture.jpg"' in evidence.read_object(item.note, [coordinator_key]).decode()
 
 
-def test_a_file_over_the_limit_is_refused_with_the_limit(
+def test_a_file_over_the_limit_is_named_on_her_receipt_with_the_limit(
     client, coordinator_key, blob_root, settings
 ):
     settings.EVIDENCE_MAX_FILE_BYTES = 100_000
@@ -119,8 +129,38 @@ def test_a_file_over_the_limit_is_refused_with_the_limit(
     response = send(
         client, lang="ar", evidence=SimpleUploadedFile("v.mp4", jpeg(extra=b"0" * 200_000))
     )
-    assert response.status_code == 400
-    assert "أكبر من" in response.content.decode()
+    assert response.status_code == 302
+    receipt = client.get(response["Location"]).content.decode()
+    assert "v.mp4" in receipt
+    assert "أكبر من" in receipt
+    assert Report.objects.get().evidence.count() == 0
+
+
+def test_a_post_longer_than_the_limits_is_refused_before_its_body_is_read(
+    client, coordinator_key, blob_root, settings
+):
+    settings.EVIDENCE_MAX_REPORT_BYTES = 2 * 1024 * 1024
+    answer_steps(client)
+
+    class Unread(io.BytesIO):
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+        readline = read
+
+    response = client.generic(
+        "POST",
+        "/fr/report/your-words/",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(5 * 1024 * 1024),
+        **{"wsgi.input": Unread()},
+    )
+
+    assert response.status_code == 413
+    page = html.unescape(response.content.decode())
+    assert "faisait 5 Mo, plus que les 2 Mo" in page
+    assert "Jusqu\N{RIGHT SINGLE QUOTATION MARK}à 200 Mo par fichier et 2 Mo en tout." in page
+    assert not Report.objects.exists()
     assert blobs(blob_root) == []
 
 
@@ -178,10 +218,12 @@ def test_a_decompression_bomb_is_refused_by_name_and_nothing_is_kept(
 
     response = send(client, evidence=SimpleUploadedFile("photo.png", bomb.getvalue()))
 
+    # Found only once the file is opened, after the upload: her words come back.
     assert response.status_code == 400
     page = html.unescape(response.content.decode())
     assert "photo.png" in page
     assert "trop grande pour être ouverte sans risque" in page
+    assert NARRATIVE in page
     assert not Report.objects.exists()
     assert blobs(blob_root) == []
 
@@ -216,3 +258,31 @@ def test_an_upload_cut_off_midway_leaves_nothing(client, coordinator_key, blob_r
     assert response.status_code == 400
     assert not Report.objects.exists()
     assert blobs(blob_root) == []
+
+
+def test_the_same_last_step_sent_twice_shows_the_one_receipt(client, coordinator_key):
+    """The browser drops the answer to the first post when she taps Send again: the
+    second post carries the same one-time token and gets the first post's receipt."""
+    answer_steps(client)
+    form = client.get("/fr/report/your-words/").content.decode()
+    once = re.search(r'name="once" value="([^"]+)"', form).group(1)
+
+    first = send(client, once=once)
+    del client.cookies["receipt_key"]  # the first answer never reached her browser
+    second = send(client, once=once)
+
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == "/fr/report/receipt/"
+    page = client.get("/fr/report/receipt/").content.decode()
+    code = re.search(r'class="receipt-code"[^>]*>([\d ]+)<', page).group(1)
+    assert services.open_receipt(code)[0].report == Report.objects.get()
+
+
+def test_a_post_after_filing_without_the_token_starts_again_and_shows_no_code(
+    client, coordinator_key
+):
+    answer_steps(client)
+    send(client)
+    response = send(client, once="AGE-SECRET-KEY-1NOTTHEONE")
+    assert response["Location"] == "/fr/report/step/urgency/"
+    assert Report.objects.count() == 1
