@@ -111,7 +111,7 @@ def test_a_refused_file_is_named_on_her_receipt_and_her_report_is_kept(
 
     assert response.status_code == 302
     receipt = html.unescape(client.get(response["Location"]).content.decode())
-    assert "ces fichiers n\N{RIGHT SINGLE QUOTATION MARK}ont pas été gardés" in receipt
+    assert "ces fichiers n'ont pas été gardés" in receipt
     assert "programme.jpg" in receipt
     assert "ce type de fichier n'est pas accepté" in receipt
     report = Report.objects.get()
@@ -159,7 +159,7 @@ def test_a_post_longer_than_the_limits_is_refused_before_its_body_is_read(
     assert response.status_code == 413
     page = html.unescape(response.content.decode())
     assert "faisait 5 Mo, plus que les 2 Mo" in page
-    assert "Jusqu\N{RIGHT SINGLE QUOTATION MARK}à 200 Mo par fichier et 2 Mo en tout." in page
+    assert "Jusqu'à 200 Mo par fichier et 2 Mo en tout." in page
     assert not Report.objects.exists()
     assert blobs(blob_root) == []
 
@@ -286,3 +286,30 @@ def test_a_post_after_filing_without_the_token_starts_again_and_shows_no_code(
     response = send(client, once="AGE-SECRET-KEY-1NOTTHEONE")
     assert response["Location"] == "/fr/report/step/urgency/"
     assert Report.objects.count() == 1
+
+
+def test_her_words_and_the_accounts_she_names_are_not_kept_by_her_browser(client):
+    answer_steps(client)
+    form = client.get("/fr/report/your-words/").content.decode()
+    for name in ("narrative", "identifiers"):
+        assert re.search(rf'<textarea[^>]*name="{name}"[^>]*autocomplete="off"', form), name
+    assert re.search(r'<input[^>]*name="contact"[^>]*autocomplete="off"', form)
+
+
+def test_arabic_questions_end_with_their_question_mark_alone(client):
+    pages = [client.get("/ar/report/step/urgency/").content.decode()]
+    for name, data in STEPS:
+        response = client.post(f"/ar/report/step/{name}/", data)
+        pages.append(client.get(response["Location"]).content.decode())
+    labels = re.findall(r"<(?:label|legend)[^>]*>([^<]*)<", "".join(pages))
+    assert any(label.strip().endswith("؟") for label in labels)
+    assert [label for label in labels if "؟:" in label] == []
+
+
+def test_the_receipt_says_who_reads_her_report_and_how_she_will_know(client, coordinator_key):
+    answer_steps(client)
+    send(client)
+    page = html.unescape(client.get("/fr/report/receipt/").content.decode())
+    assert "Et maintenant" in page
+    assert "dans les 4 heures si vous êtes en danger, sinon dans les 48 heures" in page
+    assert "Revenez avec votre code pour lire sa réponse." in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -110,6 +111,51 @@ def test_a_refused_file_on_return_is_named_and_nothing_is_kept(client, filed, bl
     assert "ce type de fichier n'est pas accepté" in page(response)
     assert report.evidence.count() == 0
     assert {p for p in blob_root.rglob("*") if p.is_file()} == before
+
+
+def test_one_refused_file_on_return_leaves_the_good_ones_added(client, filed, blob_root):
+    report, code = filed
+    client.post("/fr/return/", {"code": code})
+    response = client.post(
+        "/fr/return/evidence/",
+        {
+            "evidence": [
+                SimpleUploadedFile("programme.jpg", b"MZ\x90\x00" + b"\x00" * 8000),
+                SimpleUploadedFile("capture.jpg", jpeg()),
+            ]
+        },
+    )
+    shown = page(response)
+    assert response.status_code == 200
+    assert "Ces fichiers n'ont pas été gardés ; les autres ont été ajoutés :" in shown
+    assert "programme.jpg" in shown
+    assert "1 fichier a été ajouté à votre signalement." in shown
+    assert report.evidence.count() == 1
+
+
+def test_adding_evidence_with_no_file_chosen_says_so(client, filed):
+    report, code = filed
+    client.post("/fr/return/", {"code": code})
+    response = client.post("/fr/return/evidence/", {})
+    assert response.status_code == 400
+    assert "Aucun fichier n'a été choisi." in page(response)
+    assert report.evidence.count() == 0
+
+
+def test_the_limits_are_stated_beside_the_file_field_in_arabic(client, filed):
+    _, code = filed
+    client.post("/ar/return/", {"code": code})
+    shown = page(client.get("/ar/return/report/"))
+    assert "حتى 200 ميغابايت لكل ملف و1024 ميغابايت في المجموع." in shown
+
+
+def test_nothing_she_types_is_kept_by_her_browser(client, filed):
+    _, code = filed
+    login = page(client.get("/fr/return/"))
+    assert re.search(r'<input[^>]*name="code"[^>]*autocomplete="off"', login)
+    client.post("/fr/return/", {"code": code})
+    shown = page(client.get("/fr/return/report/"))
+    assert re.search(r'<textarea[^>]*name="text"[^>]*autocomplete="off"', shown)
 
 
 def test_closing_the_report_on_this_device_forgets_it(client, filed):
