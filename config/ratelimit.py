@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,49 @@ class Window:
     def retry_after(self) -> int:
         """Seconds until this window's next bucket opens."""
         return _seconds_left(self.seconds)
+
+
+def _session_name(request: HttpRequest) -> str | None:
+    """Her browser session's name in the cache: an HMAC of its key, so that the cache
+    holds nothing that would open the session.  Not a random id kept in the session:
+    parallel requests of one session would each make their own before any saved it.
+    None for a request that has no session yet: no other request can share it."""
+    key = request.session.session_key
+    return None if key is None else salted_hmac("config.ratelimit.session", key).hexdigest()[:32]
+
+
+def take_session_attempt(request: HttpRequest, name: str, seconds: int, limit: int) -> int:
+    """Spend one attempt of her session's budget before the attempt is made; 0 if it
+    may go ahead, else the seconds until the window turns.
+
+    Counting in her session alone is not atomic: parallel requests each read the count
+    before any of them saves it, and three tabs got 15 codes checked instead of 5.  One
+    atomic increment in the cache (Redis: shared by every worker) admits at most
+    ``limit`` per window however many run at once.  With the cache unreachable this
+    fails open, and the count kept in her session still holds for requests in turn."""
+    if request.session.session_key is None and request.session.modified:
+        request.session.save()  # a session her next requests will share (its cookie follows)
+    session = _session_name(request)
+    if session is None:
+        return 0  # her first request: the count in the session it starts holds alone
+    request._rate_attempt_taken = True
+    key = f"rate:{name}:{session}:{int(time.time() // seconds)}"
+    try:
+        cache.add(key, 0, timeout=seconds * 2)
+        try:
+            taken = cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.set(key, 1, timeout=seconds * 2)
+            taken = 1
+    except (RedisError, OSError) as exc:
+        logger.warning("rate limits: cache unreachable, not counted (%s)", type(exc).__name__)
+        return 0
+    return _seconds_left(seconds) if taken > limit else 0
+
+
+def attempt_taken(request: HttpRequest) -> bool:
+    """Has take_session_attempt() counted this request in the cache already?"""
+    return getattr(request, "_rate_attempt_taken", False)
 
 
 def _session_count(request: HttpRequest, key: str, seconds: int) -> int:

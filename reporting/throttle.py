@@ -17,7 +17,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from config.ratelimit import Window, note_in_session, session_retry_after
+from config.ratelimit import (
+    Window,
+    attempt_taken,
+    note_in_session,
+    session_retry_after,
+    take_session_attempt,
+)
 
 _RECEIPT_FAILURES = "receipt_failures"
 _RECEIPT_WINDOW = 15 * 60
@@ -42,8 +48,12 @@ def _wait(
 
 
 def receipt_wait(request: HttpRequest, *, per_session: bool = True) -> int:
-    """``per_session=False`` for the API, which keeps no session (and sets no cookie)."""
-    return _wait(
+    """Called before a code is checked.  With a session, it also spends one of the
+    session's attempts (atomically, in the cache), so that parallel requests cannot each
+    see the budget unspent: every code checked counts, the right one included (she is
+    then signed in, under a new session).  ``per_session=False`` for the API, which
+    keeps no session (and sets no cookie)."""
+    wait = _wait(
         request,
         _receipt_site(),
         _RECEIPT_FAILURES,
@@ -51,11 +61,21 @@ def receipt_wait(request: HttpRequest, *, per_session: bool = True) -> int:
         settings.RECEIPT_FAILURES_PER_SESSION,
         per_session,
     )
+    if wait or not per_session:
+        return wait
+    return take_session_attempt(
+        request, "receipt-session", _RECEIPT_WINDOW, settings.RECEIPT_FAILURES_PER_SESSION
+    )
 
 
 def record_receipt_failure(request: HttpRequest, *, per_session: bool = True) -> None:
     if per_session:
         note_in_session(request, _RECEIPT_FAILURES, _RECEIPT_WINDOW)
+        if not attempt_taken(request):
+            # Her first request had no session to count in: it has one now.
+            take_session_attempt(
+                request, "receipt-session", _RECEIPT_WINDOW, settings.RECEIPT_FAILURES_PER_SESSION
+            )
     _receipt_site().count()
 
 

@@ -8,13 +8,14 @@ import html
 import json
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from reporting.models import Report
-from tests.processes import child_env, gunicorn
+from tests.processes import Browser, child_env, gunicorn
 from tests.reporting.test_api import ANSWERS, file_report
 from tests.reporting.test_intake_pages import NARRATIVE, answer_steps, blobs, send
 from tests.support.uploading import jpeg
@@ -116,3 +117,33 @@ def test_two_web_workers_share_one_budget(coordinator_key, tmp_path, same_minute
     # would have gone through.
     assert statuses == [201] * 3 + [429] * 5
     assert Report.objects.count() == 3
+
+
+# The server's sessions are committed: the test database is emptied afterwards.
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_from_one_browser_session_check_at_most_five_codes(tmp_path, same_minute):
+    # Three tabs (or a script) posting wrong codes at once with the same session cookie,
+    # through three gunicorn workers.  The session's count used to be read by each
+    # request before any of them saved it: 15 codes were checked instead of 5.
+    env = child_env(RECEIPT_FAILURES_PER_SESSION="5")
+    with gunicorn(env, tmp_path, workers=3) as base:
+        browser = Browser(base, "fr")
+        page = browser.get("/fr/return/").text
+        first = browser.post_form("/fr/return/", page, {"code": "0000 0000 0000 0001"})
+        assert first.status == 400  # checked, and her session now exists
+        page = first.text
+
+        def guess(tab: int) -> list[int]:
+            mine = Browser(base, "fr")
+            mine.cookies = dict(browser.cookies)
+            return [
+                mine.post_form("/fr/return/", page, {"code": f"0000 0000 {tab:04d} {n:04d}"}).status
+                for n in range(6)
+            ]
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            statuses = [s for tab in pool.map(guess, range(3)) for s in tab]
+
+    checked = 1 + statuses.count(400)
+    assert checked <= 5, statuses
+    assert statuses.count(429) == len(statuses) - (checked - 1)
