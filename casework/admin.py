@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework import audit, services, workflow
+from casework import audit, services
 from casework.audit import Action
 from casework.models import (
     AuditEvent,
@@ -227,7 +227,9 @@ class WorkflowStepAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Try the failed steps again"))
     def retry(self, request, queryset):
-        count = workflow.retry_failed(list(queryset.values_list("pk", flat=True)))
+        count = services.retry_failed_steps(
+            list(queryset.values_list("pk", flat=True)), actor=request.user
+        )
         self.message_user(request, _("%(count)d step(s) sent again.") % {"count": count})
 
 

@@ -80,6 +80,8 @@ class Action:
     # Every export of the statistics, with its period, so that the coordination can see
     # which periods left (two that overlap can be subtracted: docs/STATISTICS.md).
     STATISTICS_EXPORTED = "statistics.exported"
+    # The operator's "try again" on failed workflow steps (admin), with the steps' ids.
+    WORKFLOW_RETRIED = "workflow.retried_by_operator"
 
 
 # The actor of acts no account does (beat's escalations, retention, a bundle built).

@@ -21,6 +21,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.views import PasswordChangeView
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -28,7 +29,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from casework import audit, services
+from casework import services
 from casework.audit import Action
 from config.ratelimit import Window, add_to_count, cached_count, forget_count
 from evidence import keys
@@ -190,7 +191,7 @@ class StaffIdleTimeoutMiddleware:
             now = int(time.time())
             seen = request.session.get(_SEEN_FIELD)
             if seen is not None and now - seen > settings.STAFF_IDLE_MINUTES * 60:
-                audit.record(user, Action.LOGOUT_IDLE)
+                services.record_sign_out(user, idle=True)
                 logout(request)
                 messages.info(
                     request,
@@ -202,3 +203,33 @@ class StaffIdleTimeoutMiddleware:
                 # per page for a precision nobody needs.
                 request.session[_SEEN_FIELD] = now
         return self.get_response(request)
+
+
+def locked_message() -> str:
+    return _(
+        "Too many failed attempts for this account. Wait %(minutes)d minutes, then try "
+        "again. If it was not you, tell your organisation's admin."
+    ) % {"minutes": settings.STAFF_LOGIN_LOCK_MINUTES}
+
+
+class LockingPasswordChangeView(PasswordChangeView):
+    """The admin's own password form (config/admin.py), with the sign-in's lock: a wrong
+    current password counts as a failed sign-in of the account, and once the account is
+    locked the form checks nothing, signs the session out and sends it to the sign-in
+    page.  A session left open must not become a way to guess the password (Django's
+    form allows any number of tries)."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if sign_in_locked(user.get_username()):
+            services.record_refusal(user, Action.LOGIN_LOCKED)
+            logout(request)
+            messages.error(request, locked_message())
+            return redirect("casework:login")
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form) -> HttpResponse:
+        if form.has_error("old_password"):
+            count_failure(self.request.user.get_username())
+            services.record_refusal(self.request.user, Action.PASSWORD_WRONG)
+        return super().form_invalid(form)

@@ -213,11 +213,12 @@ def sweep() -> int:
 
 
 @transaction.atomic
-def retry_failed(step_ids: list[int]) -> int:
-    """The operator's "try again" on failed steps (admin action)."""
+def retry_failed(step_ids: list[int]) -> list[int]:
+    """Failed steps of ``step_ids`` made pending again (the operator's "try again",
+    casework.services.retry_failed_steps); returns their ids."""
     steps = WorkflowStep.objects.filter(pk__in=step_ids, state=State.FAILED)
-    ids = list(steps.values_list("pk", flat=True))
+    ids = sorted(steps.values_list("pk", flat=True))
     steps.update(state=State.PENDING, attempts=0, not_before=None, sweeps=0, last_error="")
     for step_id in ids:
         transaction.on_commit(lambda step_id=step_id: dispatch(step_id))
-    return len(ids)
+    return ids

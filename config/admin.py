@@ -25,12 +25,13 @@ class AdminSite(admin.AdminSite):
 
     def password_change(self, request, extra_context=None):
         # Imported here: this module is loaded while the app registry is being built.
-        from django.contrib.auth.views import PasswordChangeView
-
+        # The view counts a wrong current password as a failed sign-in, and refuses
+        # (signing out) once the account is locked, as the sign-in pages do.
+        from casework.auth import LockingPasswordChangeView
         from casework.forms import KeyKeepingPasswordChangeForm
 
         request.current_app = self.name
-        return PasswordChangeView.as_view(
+        return LockingPasswordChangeView.as_view(
             form_class=KeyKeepingPasswordChangeForm,
             success_url=reverse("admin:password_change_done", current_app=self.name),
             extra_context={**self.each_context(request), **(extra_context or {})},

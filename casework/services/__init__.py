@@ -25,19 +25,25 @@ from casework.services.cases import (
     reply_to_reporter,
     set_tags,
 )
+from casework.services.exports import export_statistics
 from casework.services.lifecycle import (
     apply_retention,
     erase_case,
     escalate_overdue,
     remind_assignees,
+    retry_failed_steps,
 )
 from casework.services.members import (
     add_member,
     change_password,
+    confirm_authenticator,
     grant_key_access,
     grant_waiting_member,
     invite_member,
     organization_identity,
+    record_refusal,
+    record_sign_in,
+    record_sign_out,
     remove_member,
     unlock_member_key,
 )
@@ -73,10 +79,12 @@ __all__ = [
     "case_referrals",
     "change_password",
     "change_status",
+    "confirm_authenticator",
     "decline_referral",
     "erase_case",
     "escalate_overdue",
     "expire_bundles",
+    "export_statistics",
     "grant_key_access",
     "grant_waiting_member",
     "invite_member",
@@ -89,6 +97,9 @@ __all__ = [
     "received_referrals",
     "record_download",
     "record_her_answer",
+    "record_refusal",
+    "record_sign_in",
+    "record_sign_out",
     "refer_case",
     "referral_targets",
     "referrals_received_by",
@@ -97,6 +108,7 @@ __all__ = [
     "remove_member",
     "reply_to_reporter",
     "request_bundle",
+    "retry_failed_steps",
     "set_tags",
     "unlock_member_key",
 ]

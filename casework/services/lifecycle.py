@@ -149,3 +149,14 @@ def apply_retention(*, now: datetime | None = None, limit: int = 500) -> int:
     if erased:
         logger.info("retention erased %d closed case(s)", erased)
     return erased
+
+
+@transaction.atomic
+def retry_failed_steps(step_ids: list[int], *, actor) -> int:
+    """The operator's "try again" on failed workflow steps (admin): each step sent
+    again, and the act on the audit log with the steps it concerned.  Returns how many
+    were failed and are now pending."""
+    retried = workflow.retry_failed(step_ids)
+    if retried:
+        audit.record(actor, Action.WORKFLOW_RETRIED, detail={"steps": retried})
+    return len(retried)

@@ -1,10 +1,12 @@
-"""Members and the keys they hold."""
+"""Members, the keys they hold, and what their signing in records."""
 
 from __future__ import annotations
 
 import secrets
 
 from django.db import transaction
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from casework import audit
 from casework.audit import Action
@@ -131,12 +133,71 @@ def invite_member(
     return user, temporary
 
 
+@transaction.atomic
 def grant_waiting_member(
     membership: Membership, *, actor: User, unlocked_by: keys.Identity
 ) -> None:
     """Give access to a member who waits for it (added by the operator, or after a
-    password reset), with the open key of a member who holds it."""
+    password reset), with the open key of a member who holds it.  Only an admin of the
+    member's own organisation may: the key she hands over opens all its cases."""
+    admin = Membership.objects.filter(user=actor, organization_id=membership.organization_id)
+    if not any(m.can_manage_members for m in admin):
+        raise NotAllowed("grant", membership.organization_id)
     grant_key_access(membership, unlocked_by=unlocked_by, actor=actor)
+
+
+# --- signing in: what the sign-in pages and the idle time-out record ---------------------
+#
+# Nothing but the audit row changes in most of these (the session is the web layer's),
+# but the row is the act here, written like every other: by a service, in a transaction.
+
+_REFUSALS = frozenset(
+    {Action.LOGIN_FAILED, Action.LOGIN_LOCKED, Action.LOGIN_OTP_FAILED, Action.PASSWORD_WRONG}
+)
+
+
+@transaction.atomic
+def record_sign_in(user: User, *, device: Device) -> int | None:
+    """She passed both factors.  With a recovery code (which django-otp has spent),
+    returns how many she has left, for the page to say."""
+    audit.record(user, Action.LOGIN, detail={"second_factor": device.__class__.__name__})
+    if not isinstance(device, StaticDevice):
+        return None
+    audit.record(user, Action.RECOVERY_CODE_USED)
+    return StaticToken.objects.filter(device=device).count()
+
+
+@transaction.atomic
+def record_refusal(account: User | str, action: str) -> None:
+    """A wrong password or code, or a locked account.  ``account`` is the account, or
+    the name typed: kept as the account's id when it names one, never as the typed text
+    (it may be a password typed into the wrong box)."""
+    if action not in _REFUSALS:
+        raise ValueError(f"not a sign-in refusal: {action}")
+    if isinstance(account, str):
+        account = User.objects.filter(username=account).first() or "unknown account"
+    audit.record(account, action)
+
+
+@transaction.atomic
+def record_sign_out(user: User, *, idle: bool = False) -> None:
+    audit.record(user, Action.LOGOUT_IDLE if idle else Action.LOGOUT)
+
+
+@transaction.atomic
+def confirm_authenticator(user: User, device: Device, *, recovery_codes: int) -> list[str]:
+    """Her authenticator, confirmed by a first right code, becomes her second factor;
+    she gets new single-use recovery codes (returned for the page to show once) and is
+    signed in."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    static, _created = StaticDevice.objects.get_or_create(user=user, name="recovery codes")
+    static.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(recovery_codes)]
+    StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+    audit.record(user, Action.OTP_ENROLLED)
+    audit.record(user, Action.LOGIN, detail={"second_factor": device.__class__.__name__})
+    return codes
 
 
 def unlock_member_key(user: User, password: str) -> keys.Identity | None:

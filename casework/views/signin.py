@@ -14,7 +14,6 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,21 +21,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework import audit, services
+from casework import services
 from casework.audit import Action
 from casework.auth import (
     clear_failures,
     count_failure,
+    locked_message,
     safe_next,
     sign_in_locked,
     sign_in_wait,
 )
 from casework.exceptions import WrongPassword
 from casework.forms import ChangePasswordForm, CodeForm, EnrolForm, SignInForm
-from casework.models import User
 from config.ratelimit import too_many, wait_minutes
 
 RECOVERY_CODES = 10
@@ -44,20 +42,6 @@ RECOVERY_CODES = 10
 
 def _home() -> str:
     return reverse("casework:queue")
-
-
-def _locked_message() -> str:
-    return _(
-        "Too many failed attempts for this account. Wait %(minutes)d minutes, then try "
-        "again. If it was not you, tell your organisation's admin."
-    ) % {"minutes": settings.STAFF_LOGIN_LOCK_MINUTES}
-
-
-def _note_failure(username: str, action: str) -> None:
-    # The account's id when the name exists; never the typed text otherwise (it may be
-    # a password typed into the wrong box).
-    user = User.objects.filter(username=username).first()
-    audit.record(user or "unknown account", action)
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,18 +61,18 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         if sign_in_locked(username):
-            _note_failure(username, Action.LOGIN_LOCKED)
+            services.record_refusal(username, Action.LOGIN_LOCKED)
             return too_many(
                 request,
                 "casework/signin/login.html",
-                {**context, "error": _locked_message()},
+                {**context, "error": locked_message()},
                 retry_after=settings.STAFF_LOGIN_LOCK_MINUTES * 60,
             )
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
                 count_failure(username)
-                _note_failure(username, Action.LOGIN_FAILED)
+                services.record_refusal(username, Action.LOGIN_FAILED)
                 error = _("Wrong username or password.")
             else:
                 login(request, user)
@@ -116,15 +100,15 @@ def verify(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         if sign_in_locked(user.username):
-            _note_failure(user.username, Action.LOGIN_LOCKED)
+            services.record_refusal(user, Action.LOGIN_LOCKED)
             logout(request)
-            messages.error(request, _locked_message())
+            messages.error(request, locked_message())
             return redirect("casework:login")
         code = form.cleaned_data["code"].replace(" ", "").strip()
         device = match_token(user, code)
         if device is None:
             count_failure(user.username)
-            audit.record(user, Action.LOGIN_OTP_FAILED)
+            services.record_refusal(user, Action.LOGIN_OTP_FAILED)
             error = _("This code is not right. Codes change every 30 seconds.")
         else:
             otp_login(request, device)
@@ -132,11 +116,8 @@ def verify(request: HttpRequest) -> HttpResponse:
             # the second factor is worth nothing after it.
             request.session.cycle_key()
             clear_failures(user.username)
-            recovery = isinstance(device, StaticDevice)
-            audit.record(user, Action.LOGIN, detail={"second_factor": device.__class__.__name__})
-            if recovery:
-                audit.record(user, Action.RECOVERY_CODE_USED)
-                left = StaticToken.objects.filter(device=device).count()
+            left = services.record_sign_in(user, device=device)
+            if left is not None:  # she signed in with a recovery code
                 messages.warning(
                     request,
                     _("You signed in with a recovery code. %(left)d remain.") % {"left": left},
@@ -170,7 +151,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
-            codes = _confirm_enrolment(user, device)
+            codes = services.confirm_authenticator(user, device, recovery_codes=RECOVERY_CODES)
             otp_login(request, device)
             request.session.cycle_key()
             # Shown once, in this response, and kept nowhere else in plaintext by us.
@@ -194,23 +175,10 @@ def enrol(request: HttpRequest) -> HttpResponse:
     )
 
 
-@transaction.atomic
-def _confirm_enrolment(user: User, device: TOTPDevice) -> list[str]:
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    static, _created = StaticDevice.objects.get_or_create(user=user, name="recovery codes")
-    static.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
-    audit.record(user, Action.OTP_ENROLLED)
-    audit.record(user, Action.LOGIN, detail={"second_factor": "TOTPDevice"})
-    return codes
-
-
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        audit.record(request.user, Action.LOGOUT)
+        services.record_sign_out(request.user)
     logout(request)
     messages.info(request, _("You are signed out. Your key is locked again."))
     return redirect("casework:login")
@@ -227,9 +195,9 @@ def change_password(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if sign_in_locked(user.username):
             # A session left open must not become a way to guess her password.
-            audit.record(user, Action.LOGIN_LOCKED)
+            services.record_refusal(user, Action.LOGIN_LOCKED)
             logout(request)
-            messages.error(request, _locked_message())
+            messages.error(request, locked_message())
             return redirect("casework:login")
         try:
             services.change_password(
@@ -239,7 +207,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
             )
         except WrongPassword:
             count_failure(user.username)
-            audit.record(user, Action.PASSWORD_WRONG)
+            services.record_refusal(user, Action.PASSWORD_WRONG)
             form.add_error("old_password", _("This is not your current password."))
         else:
             # The session is bound to the password hash: keep this one signed in.

@@ -18,7 +18,7 @@ from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from casework import audit, selectors, statistics
+from casework import selectors, services, statistics
 from casework.auth import staff_required
 from casework.models import Case, Referral
 from casework.triage import Priority
@@ -307,12 +307,7 @@ def _export(request: HttpRequest, kind: str) -> HttpResponse:
             return HttpResponseBadRequest(_period(request)[1], content_type="text/plain")
     else:
         period = statistics.Period.default()
-    stats = statistics.build(period)
-    audit.record(
-        request.user,
-        audit.Action.STATISTICS_EXPORTED,
-        detail={"format": kind, "from": period.months[0], "to": period.months[-1]},
-    )
+    stats = services.export_statistics(period, kind=kind, actor=request.user)
     name = f"statistics-{period.months[0]}-{period.months[-1]}.{kind}"
     if kind == "csv":
         response = HttpResponse(statistics.to_csv(stats), content_type="text/csv; charset=utf-8")

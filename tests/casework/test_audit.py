@@ -139,3 +139,47 @@ def test_concurrent_requests_still_form_one_unbroken_chain():
 
     assert audit.verify() == (60, None)
     assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 61))
+
+
+def test_the_operators_retry_of_failed_steps_is_audited(admin_user, admin_client, cast):
+    from casework.models import WorkflowStep
+
+    report, _ = file_report()
+    step = WorkflowStep.objects.get(case=report.case)
+    WorkflowStep.objects.filter(pk=step.pk).update(state=WorkflowStep.State.FAILED)
+
+    response = admin_client.post(
+        "/admin/casework/workflowstep/",
+        {"action": "retry", "_selected_action": [step.pk]},
+    )
+
+    assert response.status_code == 302
+    assert WorkflowStep.objects.get(pk=step.pk).state == WorkflowStep.State.PENDING
+    row = AuditEvent.objects.get(action=audit.Action.WORKFLOW_RETRIED)
+    assert row.actor_id == admin_user.pk
+    assert row.detail == {"steps": [step.pk]}
+    assert audit.verify()[1] is None
+
+
+def test_granting_a_waiting_member_is_refused_to_anyone_but_her_organisations_admin(cast):
+    from casework.exceptions import NotAllowed
+    from casework.models import Membership
+    from tests.support.cast import PASSWORD, new_user
+
+    waiting = services.add_member(
+        cast.orgs["association"], new_user("yasmine"), role="caseworker", unlocked_by=None
+    )
+    for name in ("alice", "bianca", "nadia"):  # a caseworker, a triage lead, an outsider
+        key = services.unlock_member_key(cast.users[name], PASSWORD)
+        with pytest.raises(NotAllowed):
+            services.grant_waiting_member(waiting, actor=cast.users[name], unlocked_by=key)
+    assert not Membership.objects.get(pk=waiting.pk).has_key_access
+    assert not AuditEvent.objects.filter(action=audit.Action.MEMBER_ACCESS_GRANTED).exists()
+
+    amina = cast.users["amina"]
+    key = services.unlock_member_key(amina, PASSWORD)
+    services.grant_waiting_member(waiting, actor=amina, unlocked_by=key)
+
+    assert Membership.objects.get(pk=waiting.pk).has_key_access
+    row = AuditEvent.objects.get(action=audit.Action.MEMBER_ACCESS_GRANTED)
+    assert row.actor_id == amina.pk

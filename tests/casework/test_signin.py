@@ -262,3 +262,26 @@ def test_finishing_the_second_factor_gives_the_session_a_new_id(alice):
 
     assert client.cookies[django_settings.SESSION_COOKIE_NAME].value != before
     assert client.get("/fr/staff/").status_code == 200
+
+
+def test_the_admins_password_form_locks_after_the_same_failures_as_sign_in(
+    admin_user, admin_client, settings
+):
+    # A session left open on the admin must not become a way to guess the operator's
+    # password either: it used to take 8 wrong tries (and any number) without a lock.
+    settings.STAFF_LOGIN_FAILURES = 3
+    wrong = {"old_password": "guess", "new_password1": "x" * 20, "new_password2": "x" * 20}
+    for _ in range(3):
+        assert admin_client.post("/admin/password_change/", wrong).status_code == 200
+
+    response = admin_client.post("/admin/password_change/", {**wrong, "old_password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/fr/staff/login/"
+    assert "_auth_user_id" not in admin_client.session
+    admin_user.refresh_from_db()
+    assert admin_user.check_password(PASSWORD)  # the right password changed nothing
+    assert AuditEvent.objects.filter(action="password.wrong_current").count() == 3
+    assert AuditEvent.objects.filter(action="login.locked").count() == 1
+    # ...and the account is locked on the sign-in page too.
+    assert password_step(Client(), username=admin_user.username).status_code == 429
