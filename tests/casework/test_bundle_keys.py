@@ -196,6 +196,10 @@ def test_a_bundle_is_sealed_to_each_of_her_keys_and_still_to_her_organisation(
         .content.decode()
     )
     assert "clé 0" in marked(page, "bundle-sealed-to")
+    # The association sees the state, not the names of the lawyer's computers.
+    holder = signed_in_client(cast.users["alice"])
+    seen = holder.get(f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/").content.decode()
+    assert "clé 0" not in seen
     assert 'data-testid="bundle-org-key-only"' not in page
 
 
