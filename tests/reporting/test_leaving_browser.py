@@ -254,3 +254,24 @@ def test_the_escape_promise_is_shown_on_a_computer_and_not_on_a_phone(browser, l
     page.goto(f"{live_server.url}/fr/")
     assert page.locator(".quick-exit-hint").is_visible()
     desk.close()
+
+
+def test_with_scripts_off_a_post_over_the_limit_is_answered_before_it_is_sent(
+    browser, live_server, coordinator_key, settings
+):
+    settings.EVIDENCE_MAX_REPORT_BYTES = 2 * 1024 * 1024
+    page = phone(browser, scripts=False)
+    answer_the_steps(page, live_server.url)
+    page.locator("textarea[name=narrative]").fill(WORDS)
+    page.locator("input[name=evidence]").set_input_files(
+        files=[{"name": "video.mp4", "mimeType": "video/mp4", "buffer": b"0" * 5_000_000}]
+    )
+
+    page.locator("form.intake button[type=submit]").click()
+
+    assert (
+        "Ce que vous avez envoyé faisait 5 Mo, plus que les 2 Mo"
+        in page.locator("main").inner_text()
+    )
+    assert not Report.objects.exists()
+    page.context.close()
