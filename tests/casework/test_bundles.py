@@ -302,6 +302,7 @@ def test_retention_erases_the_refusal_and_a_bundle_still_waiting(
     refused.refresh_from_db()
     assert ready.state == State.READY
     assert blob_store().path(ready.blob_key).exists()
+    services.change_status(referred, referred.Status.ACKNOWLEDGED, actor=cast.users["alice"])
     services.change_status(
         referred, referred.Status.CLOSED, actor=cast.users["alice"], outcome="helped"
     )
