@@ -124,6 +124,15 @@ def test_her_pages_have_unique_ids_and_labels_that_point_somewhere(browser, live
     checker.check(page)
     context.close()
 
+    # With scripts on, what they add to the page (the quick exit, the sending notice).
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    page = context.new_page()
+    for path in ("/fr/", "/ar/report/", "/fr/return/", "/fr/guide/"):
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        checker.check(page)
+    context.close()
+
     assert checker.found == {}, checker.found
 
 
@@ -180,13 +189,20 @@ def test_staff_pages_have_unique_ids_and_labels_that_point_somewhere(browser, li
 
     checker = Checker()
     visits = {
-        "alice": ["/fr/staff/", "/fr/staff/?status=closed", f"/fr/staff/cases/{case.pk}/"],
+        "alice": [
+            "/fr/staff/",
+            "/fr/staff/?status=closed",
+            f"/fr/staff/cases/{case.pk}/",
+            f"/fr/staff/cases/{case.pk}/evidence/{report.evidence.get().pk}/original/",
+            "/fr/staff/password/",
+        ],
         "amina": ["/fr/staff/organisation/association/members/"],
         "nadia": ["/fr/staff/referrals/"],
         "leila": [
             "/fr/staff/referrals/",
             f"/fr/staff/cases/{case.pk}/",
             f"/fr/staff/cases/{case.pk}/bundles/{bundle.uuid}/",
+            "/fr/staff/my-keys/",
         ],
         "coralie": ["/fr/staff/statistics/", "/fr/staff/escalations/", "/fr/staff/"],
     }
