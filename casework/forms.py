@@ -101,7 +101,7 @@ class NoteForm(forms.Form):
 
     prefix = "note"
     text = forms.CharField(
-        label=_("Internal note for your colleagues: she never sees it"),
+        label=_("Internal note for your colleagues (she never sees it)"),
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         help_text=_("Sealed for your organisation only. Notes are never shown to her."),
@@ -113,7 +113,7 @@ class ReplyForm(forms.Form):
 
     prefix = "reply"
     text = forms.CharField(
-        label=_("Message to her: she will read it"),
+        label=_("Message to her (she will read it)"),
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
         help_text=_("She reads it on her page when she comes back with her receipt code."),
