@@ -120,6 +120,16 @@ API_REPORT = {
     "consent_statistics": False,
     "narrative": "يهددني منذ أسبوع.",
 }
+# The two pages of questions, as a browser half-way through them sends them.
+FIRST_STEP = {"urgency": [], "category": "doxxing"}
+SECOND_STEP = {
+    "region": "casablanca_settat",
+    "language": "fr",
+    "age_band": "18_24",
+    "services": ["listening"],
+    "consent_share": "no",
+    "consent_statistics": "no",
+}
 DRILL_ENV = {"CASEWORK_STEP_LEASE_SECONDS": "20", "CASEWORK_OUTBOX_SWEEP_SECONDS": "5"}
 
 
@@ -415,13 +425,13 @@ def pg_restart(options: argparse.Namespace, tmp: Path) -> Verdict:
                 for lang in ("fr", "ar"):
                     browser = Browser(place.url, lang)
                     page = browser.get(f"/{lang}/report/").text
-                    browser.post_form(f"/{lang}/report/step/urgency/", page)
-                    waiting[lang] = (browser, browser.get(f"/{lang}/report/step/what/").text)
+                    browser.post_form(f"/{lang}/report/step/urgency/", page, FIRST_STEP)
+                    waiting[lang] = (browser, browser.get(f"/{lang}/report/step/about/").text)
                 marks["stop"] = time.monotonic()
                 cluster.stop("fast")
                 probes = {
                     f"/{lang}/ form step": browser.post_form(
-                        f"/{lang}/report/step/what/", page, {"category": "doxxing"}
+                        f"/{lang}/report/step/about/", page, SECOND_STEP
                     )
                     for lang, (browser, page) in waiting.items()
                 }

@@ -118,7 +118,7 @@ KINDS = [
     "GET her report",
     "POST message",
 ]
-STEPS = ["urgency", "what", "about", "help"]
+STEPS = ["urgency", "about"]
 CATEGORIES = ["cyberharassment", "doxxing", "intimate_images", "sextortion", "impersonation"]
 CATEGORIES += ["threats", "account_takeover"]
 REGIONS = ["casablanca_settat", "rabat_sale_kenitra", "fes_meknes", "marrakech_safi"]
@@ -262,14 +262,14 @@ class Reporter:
     def answers(self, language: str) -> list[dict]:
         rng = self.rng
         return [
-            {"urgency": rng.sample(URGENCY, rng.choice([0, 0, 0, 1, 2]))},
-            {"category": rng.choice(CATEGORIES)},
+            {
+                "urgency": rng.sample(URGENCY, rng.choice([0, 0, 0, 1, 2])),
+                "category": rng.choice(CATEGORIES),
+            },
             {
                 "region": rng.choice(REGIONS),
                 "language": language,
                 "age_band": rng.choice(["under_18", "18_24", "25_34", "35_49", "not_said"]),
-            },
-            {
                 "services": rng.sample(SERVICES, rng.randint(1, 2)),
                 "consent_share": rng.choice(["yes", "no"]),
                 "consent_statistics": rng.choice(["yes", "no"]),

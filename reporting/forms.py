@@ -1,5 +1,8 @@
 """The intake steps.  Each form holds routing facts, except the last, which holds her
-words (sealed on arrival, never kept in the session)."""
+words (sealed on arrival, never kept in the session).
+
+The questions are written once each, in small forms that the API reuses for its
+messages; a page of the steps asks several of them (``SituationForm``, ``AboutYouAndHelpForm``)."""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ class _KeepsHerWords:
 
 class UrgencyForm(forms.Form):
     urgency = forms.MultipleChoiceField(
-        label=_("Tick everything that is true now. You can tick nothing."),
+        label=_("Tick what is true now, if anything."),
         choices=[c for c in facts.UrgencySignal.choices if c[0] != facts.UrgencySignal.MINOR],
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -78,21 +81,39 @@ class HelpForm(forms.Form):
         error_messages={"required": _("Please choose at least one kind of help.")},
     )
     consent_share = forms.ChoiceField(
-        label=_("May we pass your report to a partner association or a lawyer if that helps you?"),
-        help_text=_("Only with a partner who can help with what you asked for."),
+        label=_("May we pass your report to a partner or a lawyer who can help you?"),
         choices=YES_NO,
         widget=forms.RadioSelect,
         error_messages={"required": _("Please answer yes or no.")},
     )
     consent_statistics = forms.ChoiceField(
-        label=_(
-            "May we count your report, without anything that identifies you, "
-            "in national statistics on online violence?"
-        ),
+        label=_("May we count it, without anything that identifies you, in national statistics?"),
         choices=YES_NO,
         widget=forms.RadioSelect,
         error_messages={"required": _("Please answer yes or no.")},
     )
+
+
+class SituationForm(UrgencyForm, WhatHappenedForm):
+    """The first page: whether she is safe now (always the first question), then what
+    is happening."""
+
+    field_order = ["urgency", "category"]
+
+
+class AboutYouAndHelpForm(AboutYouForm, HelpForm):
+    """The second page: where she lives, the language to answer her in (it comes
+    answered with the page's language), her age, the help she wants, and both consents
+    (never answered for her)."""
+
+    field_order = [
+        "region",
+        "language",
+        "age_band",
+        "services",
+        "consent_share",
+        "consent_statistics",
+    ]
 
 
 TOO_LONG = _(
@@ -103,7 +124,7 @@ TOO_LONG = _(
 
 class TellUsForm(_KeepsHerWords, forms.Form):
     narrative = forms.CharField(
-        label=_("What happened? Write it in your own words, in any language."),
+        label=_("What happened? In any language."),
         widget=forms.Textarea(attrs={"rows": 8, **PRIVATE}),
         max_length=NARRATIVE_LIMIT,
         error_messages={
@@ -119,10 +140,8 @@ class TellUsForm(_KeepsHerWords, forms.Form):
         error_messages={"max_length": TOO_LONG},
     )
     contact = forms.CharField(
-        label=_("A safe way to reach you, if you want one (optional)"),
-        help_text=_(
-            "Only if nobody else reads it. You can also just come back with your receipt code."
-        ),
+        label=_("A safe way to reach you (optional)"),
+        help_text=_("Only if nobody else reads it."),
         max_length=SHORT_LIMIT,
         required=False,
         error_messages={"max_length": TOO_LONG},

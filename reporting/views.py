@@ -32,7 +32,7 @@ from evidence.exceptions import CannotOpen, UploadRefused
 from evidence.uploads import DiscardingUploadHandler, Refusal, SealingUploadHandler
 from reporting import forms, services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
-from reporting.facts import Service
+from reporting.facts import Language, Service
 from reporting.models import ConsentRequest, Message, Report
 
 _INTAKE = "intake"
@@ -55,12 +55,15 @@ class Step:
     title: str
 
 
+# Two pages of questions, then her words: each page costs her a load on a slow network
+# and its own title, progress line and buttons to read (bench/time_to_file.py).
 STEPS = [
-    Step("urgency", forms.UrgencyForm, _("Are you safe right now?")),
-    Step("what", forms.WhatHappenedForm, _("What is happening")),
-    Step("about", forms.AboutYouForm, _("About you")),
-    Step("help", forms.HelpForm, _("The help you want")),
+    Step("urgency", forms.SituationForm, _("Are you safe right now?")),
+    Step("about", forms.AboutYouAndHelpForm, _("About you")),
 ]
+# Steps since merged into another: links and bookmarks to them lead to the page that
+# now asks their questions.
+MERGED = {"what": "urgency", "help": "about"}
 TOTAL_STEPS = len(STEPS) + 1  # and the last one: her words and files
 
 
@@ -71,6 +74,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def intake_step(request: HttpRequest, name: str) -> HttpResponse:
     names = [s.name for s in STEPS]
+    if name in MERGED:
+        return redirect("reporting:intake_step", name=MERGED[name])
     if name not in names:
         return redirect("reporting:intake_step", name=STEPS[0].name)
     index = names.index(name)
@@ -88,7 +93,7 @@ def intake_step(request: HttpRequest, name: str) -> HttpResponse:
                 return redirect("reporting:intake_step", name=names[index + 1])
             return redirect("reporting:intake_tell")
     else:
-        form = step.form(initial=answers.get(name))
+        form = step.form(initial={**_page_language(request), **answers.get(name, {})})
     back = reverse("reporting:intake_step", args=[names[index - 1]]) if index else None
     return render(
         request,
@@ -97,19 +102,26 @@ def intake_step(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
+def _page_language(request: HttpRequest) -> dict[str, str]:
+    """The language to answer her in, as first shown: the one she is reading (she can
+    choose another)."""
+    language = getattr(request, "LANGUAGE_CODE", "")
+    return {"language": language} if language in Language.values else {}
+
+
 def _facts(answers: dict) -> services.ReportFacts | None:
     """The routing facts of the answers kept in the session, once every step is done."""
+    given = {field: value for step in answers.values() for field, value in step.items()}
     try:
-        about, helping = answers["about"], answers["help"]
         return services.report_facts(
-            urgency=answers["urgency"]["urgency"],
-            category=answers["what"]["category"],
-            region=about["region"],
-            language=about["language"],
-            age_band=about["age_band"],
-            services=helping["services"],
-            consent_share=helping["consent_share"] == "yes",
-            consent_statistics=helping["consent_statistics"] == "yes",
+            urgency=given["urgency"],
+            category=given["category"],
+            region=given["region"],
+            language=given["language"],
+            age_band=given["age_band"],
+            services=given["services"],
+            consent_share=given["consent_share"] == "yes",
+            consent_statistics=given["consent_statistics"] == "yes",
         )
     except KeyError:
         return None

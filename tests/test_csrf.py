@@ -23,7 +23,7 @@ def post_step(**headers: str) -> int:
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     response = client.post(
         STEP,
-        {"urgency": ["images_spreading"], "csrfmiddlewaretoken": token},
+        {"urgency": ["images_spreading"], "category": "threats", "csrfmiddlewaretoken": token},
         secure=True,
         **headers,
     )

@@ -49,10 +49,18 @@ from tests.processes import (
 )
 
 STEPS = [
-    ("urgency", {"urgency": ["images_spreading"]}),
-    ("what", {"category": "intimate_images"}),
-    ("about", {"region": "fes_meknes", "language": "ar", "age_band": "18_24"}),
-    ("help", {"services": ["takedown"], "consent_share": "yes", "consent_statistics": "no"}),
+    ("urgency", {"urgency": ["images_spreading"], "category": "intimate_images"}),
+    (
+        "about",
+        {
+            "region": "fes_meknes",
+            "language": "ar",
+            "age_band": "18_24",
+            "services": ["takedown"],
+            "consent_share": "yes",
+            "consent_statistics": "no",
+        },
+    ),
 ]
 WORDS = {"narrative": "Il publie mes photos depuis un faux compte.", "identifiers": "@x"}
 REPORT = {
@@ -231,15 +239,16 @@ def test_a_database_restart_answers_503_in_her_language_then_the_same_gunicorn_s
     for lang in ("fr", "ar"):
         browser = Browser(site, lang, timeout=30)
         page = browser.get(f"/{lang}/report/")
-        assert browser.post_form(f"/{lang}/report/step/urgency/", page.text).status == 302
-        waiting[lang] = (browser, browser.get(f"/{lang}/report/step/what/").text)
+        first = browser.post_form(f"/{lang}/report/step/urgency/", page.text, STEPS[0][1])
+        assert first.status == 302
+        waiting[lang] = (browser, browser.get(f"/{lang}/report/step/about/").text)
 
     with Reporters(site, ["fr", "ar", "fr", "ar"]) as reporters:
         wait_until(lambda: len(reporters.receipts) >= 4, timeout=30, what="4 reports")
         cluster.stop("fast")
         stopped = time.monotonic()
         probes = {
-            lang: browser.post_form(f"/{lang}/report/step/what/", page, {"category": "doxxing"})
+            lang: browser.post_form(f"/{lang}/report/step/about/", page, STEPS[1][1])
             for lang, (browser, page) in waiting.items()
         }
         api = Browser(site, "ar", timeout=30).request("POST", "/api/reports/", json_body=REPORT)
@@ -328,14 +337,15 @@ FOR EACH ROW EXECUTE FUNCTION drill_drop_connection();
 def test_a_database_lost_while_her_session_is_saved_answers_503_not_400(private_site):
     browser = Browser(private_site.url, "ar", timeout=30)
     page = browser.get("/ar/report/")
-    assert browser.post_form("/ar/report/step/urgency/", page.text).status == 302  # created
-    page = browser.get("/ar/report/step/what/")
+    first = browser.post_form("/ar/report/step/urgency/", page.text, STEPS[0][1])
+    assert first.status == 302  # created
+    page = browser.get("/ar/report/step/about/")
     connection = psycopg2.connect(private_site.database)
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(DROP_CONNECTION_ON_SESSION_SAVE)
     connection.close()
 
-    answer = browser.post_form("/ar/report/step/what/", page.text, {"category": "doxxing"})
+    answer = browser.post_form("/ar/report/step/about/", page.text, STEPS[1][1])
 
     assert_unavailable_page(answer, "ar")

@@ -87,15 +87,17 @@ def test_reporter_traffic_leaves_no_address_browser_or_referrer(coordinator_key,
     with gunicorn(child_env(GUNICORN_ACCESS_LOG="-"), tmp_path) as site:
         her = Visitor(site)
         her.get("/fr/report/")
-        her.post("/fr/report/step/urgency/", {"urgency": []})
-        her.post("/fr/report/step/what/", {"category": "threats"})
+        her.post("/fr/report/step/urgency/", {"urgency": [], "category": "threats"})
         her.post(
             "/fr/report/step/about/",
-            {"region": "marrakech_safi", "language": "fr", "age_band": "not_said"},
-        )
-        her.post(
-            "/fr/report/step/help/",
-            {"services": ["listening"], "consent_share": "no", "consent_statistics": "no"},
+            {
+                "region": "marrakech_safi",
+                "language": "fr",
+                "age_band": "not_said",
+                "services": ["listening"],
+                "consent_share": "no",
+                "consent_statistics": "no",
+            },
         )
         page = her.post(
             "/fr/report/your-words/",

@@ -29,10 +29,18 @@ from tests.support.uploading import jpeg
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STEPS = [
-    ("urgency", {"urgency": []}),
-    ("what", {"category": "threats"}),
-    ("about", {"region": "oriental", "language": "ar", "age_band": "25_34"}),
-    ("help", {"services": ["listening"], "consent_share": "no", "consent_statistics": "no"}),
+    ("urgency", {"urgency": [], "category": "threats"}),
+    (
+        "about",
+        {
+            "region": "oriental",
+            "language": "ar",
+            "age_band": "25_34",
+            "services": ["listening"],
+            "consent_share": "no",
+            "consent_statistics": "no",
+        },
+    ),
 ]
 
 

@@ -32,23 +32,24 @@ def test_filing_in_arabic_without_scripts_seals_everything(
     page.goto(f"{live_server.url}/ar/")
     page.get_by_role("link", name="تقديم بلاغ").click()
     on_rtl_page()
+    # Two pages of questions, then her words: whether she is safe comes first.
+    assert page.locator(".progress").inner_text() == "الخطوة 1 من 3"
+    assert page.locator("main input:not([type=hidden])").first.get_attribute("name") == "urgency"
     page.get_by_label("صور حميمة لي تنتشر الآن").check()
-    page.get_by_role("button", name="متابعة").click()
-    on_rtl_page()
     page.get_by_label("ابتزاز بصور حميمة (الابتزاز الجنسي)").check()
     page.get_by_role("button", name="متابعة").click()
     on_rtl_page()
     page.get_by_label("أين تسكنين؟").select_option("souss_massa")
-    page.get_by_label("العربية أو الدارجة").check()
+    # The language to answer her in comes answered with the one she reads.
+    assert page.get_by_label("العربية أو الدارجة").is_checked()
     page.get_by_label("من 18 إلى 24 سنة").check()
-    page.get_by_role("button", name="متابعة").click()
-    on_rtl_page()
     page.get_by_label("مساعدة في حذف المحتوى").check()
     page.locator("input[name=consent_share][value=yes]").check()
     page.locator("input[name=consent_statistics][value=yes]").check()
     page.get_by_role("button", name="متابعة").click()
     on_rtl_page()
-    page.get_by_label("ماذا حدث؟ اكتبي ذلك بكلماتك، بأي لغة.").fill("يهددني بنشر صوري إن لم أدفع")
+    assert page.locator(".progress").inner_text() == "الخطوة 3 من 3"
+    page.get_by_label("ماذا حدث؟ بأي لغة تشائين.").fill("يهددني بنشر صوري إن لم أدفع")
     page.locator("input[name=evidence]").set_input_files(
         files=[
             {"name": "تهديد.jpg", "mimeType": "image/jpeg", "buffer": jpeg(extra=MARKER * 50_000)}
@@ -60,9 +61,10 @@ def test_filing_in_arabic_without_scripts_seals_everything(
     code = page.locator(".receipt-code").inner_text()
     report = Report.objects.get()
     assert services.open_receipt(code)[0].report == report
-    assert (report.category, report.region, report.consent_statistics) == (
+    assert (report.category, report.region, report.language, report.consent_statistics) == (
         "sextortion",
         "souss_massa",
+        "ar",
         True,
     )
     assert report.evidence.count() == 1

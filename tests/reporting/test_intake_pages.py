@@ -20,10 +20,18 @@ pytestmark = pytest.mark.django_db
 
 NARRATIVE = "Depuis mars, il publie mes photos et m'écrit la nuit."
 STEPS = [
-    ("urgency", {"urgency": ["images_spreading"]}),
-    ("what", {"category": "intimate_images"}),
-    ("about", {"region": "fes_meknes", "language": "ar", "age_band": "18_24"}),
-    ("help", {"services": ["takedown"], "consent_share": "yes", "consent_statistics": "no"}),
+    ("urgency", {"urgency": ["images_spreading"], "category": "intimate_images"}),
+    (
+        "about",
+        {
+            "region": "fes_meknes",
+            "language": "ar",
+            "age_band": "18_24",
+            "services": ["takedown"],
+            "consent_share": "yes",
+            "consent_statistics": "no",
+        },
+    ),
 ]
 
 
@@ -63,10 +71,7 @@ def test_a_report_filed_through_the_pages_gives_a_code_that_opens_it(client, coo
 
 def test_under_18_makes_the_report_urgent(client, coordinator_key):
     answer_steps(client)
-    client.post(
-        "/fr/report/step/about/", {"region": "fes_meknes", "language": "ar", "age_band": "under_18"}
-    )
-    client.post("/fr/report/step/help/", dict(STEPS[3][1]))
+    client.post("/fr/report/step/about/", {**STEPS[1][1], "age_band": "under_18"})
     send(client)
     assert Report.objects.get().urgency == ["images_spreading", "minor"]
 
@@ -74,13 +79,12 @@ def test_under_18_makes_the_report_urgent(client, coordinator_key):
 def test_jumping_to_the_last_step_leads_back_to_the_first(client):
     response = client.get("/fr/report/your-words/")
     assert response["Location"] == "/fr/report/step/urgency/"
-    response = client.get("/fr/report/step/help/")
+    response = client.get("/fr/report/step/about/")
     assert response["Location"] == "/fr/report/step/urgency/"
 
 
 def test_a_missing_answer_is_explained_in_her_language(client):
-    client.post("/ar/report/step/urgency/", {})
-    response = client.post("/ar/report/step/what/", {})
+    response = client.post("/ar/report/step/urgency/", {})
     assert response.status_code == 200
     assert "يُرجى اختيار الأقرب لما يحدث لك." in response.content.decode()
 
@@ -168,10 +172,15 @@ def test_a_post_without_its_csrf_token_stores_nothing(coordinator_key, blob_root
     client = Client(enforce_csrf_checks=True)
     session = client.session
     session["intake"] = {
-        "urgency": {"urgency": []},
-        "what": {"category": "threats"},
-        "about": {"region": "oriental", "language": "fr", "age_band": "25_34"},
-        "help": {"services": ["legal"], "consent_share": "no", "consent_statistics": "no"},
+        "urgency": {"urgency": [], "category": "threats"},
+        "about": {
+            "region": "oriental",
+            "language": "fr",
+            "age_band": "25_34",
+            "services": ["legal"],
+            "consent_share": "no",
+            "consent_statistics": "no",
+        },
     }
     session.save()
     response = send(client, evidence=SimpleUploadedFile("a.jpg", jpeg()))
@@ -311,5 +320,40 @@ def test_the_receipt_says_who_reads_her_report_and_how_she_will_know(client, coo
     send(client)
     page = html.unescape(client.get("/fr/report/receipt/").content.decode())
     assert "Et maintenant" in page
-    assert "dans les 4 heures si vous êtes en danger, sinon dans les 48 heures" in page
+    assert "Une intervenante vous répond sous 48 heures, 4 si vous êtes en danger." in page
     assert "Revenez avec votre code pour lire sa réponse." in page
+
+
+@pytest.mark.parametrize(("lang", "answered"), [("fr", "fr"), ("ar", "ar"), ("en", "en")])
+def test_the_language_to_answer_her_in_comes_answered_with_the_one_she_reads(
+    client, lang, answered
+):
+    client.post(f"/{lang}/report/step/urgency/", dict(STEPS[0][1]))
+    page = client.get(f"/{lang}/report/step/about/").content.decode()
+    checked = re.findall(r'<input type="radio" name="language" value="(\w+)"[^>]*checked', page)
+    assert checked == [answered]
+    # Nothing else is answered for her: not her age, not either consent.
+    assert re.findall(r'<input type="radio" name="(?!language)\w+"[^>]*checked', page) == []
+
+
+def test_she_can_choose_another_language_than_the_one_she_reads(client, coordinator_key):
+    client.post("/fr/report/step/urgency/", dict(STEPS[0][1]))
+    client.post("/fr/report/step/about/", {**STEPS[1][1], "language": "zgh"})
+    send(client)
+    assert Report.objects.get().language == "zgh"
+
+
+def test_her_questions_take_two_pages_before_her_words(client):
+    response = client.get("/fr/report/")
+    assert "Étape 1 sur 3" in response.content.decode()
+    first = client.post("/fr/report/step/urgency/", dict(STEPS[0][1]))
+    assert first["Location"] == "/fr/report/step/about/"
+    second = client.post(first["Location"], dict(STEPS[1][1]))
+    assert second["Location"] == "/fr/report/your-words/"
+    assert "Étape 3 sur 3" in client.get(second["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(("old", "now"), [("what", "urgency"), ("help", "about")])
+def test_a_link_to_a_step_since_merged_leads_to_the_page_that_asks_it(client, old, now):
+    response = client.get(f"/ar/report/step/{old}/")
+    assert response["Location"] == f"/ar/report/step/{now}/"

@@ -45,13 +45,10 @@ def phone(browser: Browser, *, scripts: bool, locale: str = "fr-FR") -> Page:
 
 def answer_the_steps(page: Page, base: str) -> None:
     page.goto(f"{base}/fr/report/")
-    page.get_by_role("button", name="Continuer").click()
     page.locator("input[name=category][value=impersonation]").check()
     page.get_by_role("button", name="Continuer").click()
     page.locator("select[name=region]").select_option("oriental")
-    page.locator("input[name=language][value=fr]").check()
     page.locator("input[name=age_band][value='25_34']").check()
-    page.get_by_role("button", name="Continuer").click()
     page.locator("input[name=services][value=takedown]").check()
     page.locator("input[name=consent_share][value=no]").check()
     page.locator("input[name=consent_statistics][value=no]").check()

@@ -213,7 +213,7 @@ def test_expired_sessions_naming_her_report_are_deleted_every_hour(client, filed
     hers = Session.objects.get()
     other = Client()
     other.get("/fr/report/step/urgency/")
-    other.post("/fr/report/step/urgency/", {"urgency": []})
+    other.post("/fr/report/step/urgency/", {"urgency": [], "category": "threats"})
     Session.objects.filter(pk=hers.pk).update(expire_date=timezone.now() - timedelta(minutes=1))
 
     assert clear_expired_sessions() == 1
