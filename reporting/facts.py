@@ -96,9 +96,10 @@ class Service(models.TextChoices):
 class UrgencySignal(models.TextChoices):
     """Asked first, each as a yes/no question; any of them makes a case urgent."""
 
-    PHYSICAL_DANGER = "physical_danger", _("I am in physical danger now")
+    # The question says "now" once (forms.UrgencyForm); each signal need not repeat it.
+    PHYSICAL_DANGER = "physical_danger", _("I am in physical danger")
     THREAT_TIME_PLACE = "threat_time_place", _("A threat names a time or a place")
-    IMAGES_SPREADING = "images_spreading", _("Intimate images of me are being spread now")
+    IMAGES_SPREADING = "images_spreading", _("Intimate images of me are being spread")
     EXTORTION_DEADLINE = "extortion_deadline", _("Someone demands something from me by a deadline")
     SELF_HARM = "self_harm", _("I have thoughts of hurting myself")
     LOCATION_TRACKING = "location_tracking", _("Someone is tracking my phone or where I am")

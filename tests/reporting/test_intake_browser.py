@@ -35,7 +35,7 @@ def test_filing_in_arabic_without_scripts_seals_everything(
     # Two pages of questions, then her words: whether she is safe comes first.
     assert page.locator(".progress").inner_text() == "الخطوة 1 من 3"
     assert page.locator("main input:not([type=hidden])").first.get_attribute("name") == "urgency"
-    page.get_by_label("صور حميمة لي تنتشر الآن").check()
+    page.get_by_label("صور حميمة لي تنتشر").check()
     page.get_by_label("ابتزاز بصور حميمة (الابتزاز الجنسي)").check()
     page.get_by_role("button", name="متابعة").click()
     on_rtl_page()
