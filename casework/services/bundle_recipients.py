@@ -72,12 +72,17 @@ def bundle_membership(user: User) -> Membership | None:
     )
 
 
+def holds_secret(text: str) -> bool:
+    """Whether what she pasted holds a secret key (the whole key file, say)."""
+    return "AGE-SECRET-KEY-" in (text or "").upper()
+
+
 def parse(text: str) -> str:
     """The recipient in what she pasted, in its canonical form, or RecipientRefused."""
-    value = _PREFIX.sub("", text or "").strip()
-    if value.upper().startswith("AGE-SECRET-KEY-"):
+    if holds_secret(text):
         # Her secret: refused, and kept nowhere (not in the form shown again, not in logs).
         raise RecipientRefused("secret")
+    value = _PREFIX.sub("", text or "").strip()
     if value.upper().startswith("AGE-PLUGIN-"):
         raise RecipientRefused("plugin")
     if value.startswith(("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")):

@@ -113,7 +113,18 @@ def my_keys(request: HttpRequest) -> HttpResponse:
     membership = bundle_recipients.bundle_membership(request.user)
     if membership is None:
         return render(request, "casework/forbidden.html", status=403)
-    form = RecipientForm(request.POST or None)
+    posted = request.POST or None
+    if posted is not None and bundle_recipients.holds_secret(posted.get("recipient", "")):
+        # Her secret key pasted by mistake (alone or in the whole key file): never shown
+        # again in the page, whatever else is wrong with it.
+        posted = posted.copy()
+        posted["recipient"] = ""
+        form = RecipientForm(posted)
+        form.is_valid()
+        form.errors.pop("recipient", None)
+        form.add_error("recipient", REFUSALS["secret"])
+        return _page(request, membership, form, ExportForm())
+    form = RecipientForm(posted)
     if request.method == "POST" and form.is_valid():
         try:
             bundle_recipients.add_recipient(
@@ -125,9 +136,6 @@ def my_keys(request: HttpRequest) -> HttpResponse:
             return render(request, "casework/forbidden.html", status=403)
         except RecipientRefused as refused:
             code = refused.args[0]
-            if code == "secret":  # never shown again in the page, nor kept by the browser
-                form.data = form.data.copy()
-                form.data["recipient"] = ""
             form.add_error("label" if code == "label" else "recipient", REFUSALS[code])
         else:
             messages.success(
