@@ -357,3 +357,13 @@ def test_her_questions_take_two_pages_before_her_words(client):
 def test_a_link_to_a_step_since_merged_leads_to_the_page_that_asks_it(client, old, now):
     response = client.get(f"/ar/report/step/{old}/")
     assert response["Location"] == f"/ar/report/step/{now}/"
+
+
+def test_a_missing_answer_on_a_long_page_is_announced_above_the_first_question(client):
+    client.post("/ar/report/step/urgency/", dict(STEPS[0][1]))
+    answers = {k: v for k, v in STEPS[1][1].items() if k != "consent_statistics"}
+    page = client.post("/ar/report/step/about/", answers).content.decode()
+    summary = page.index("يُرجى مراجعة ما هو مشار إليه أدناه.")
+    assert summary < page.index('name="region"')
+    # The question she missed, the last on the page, says what it needs.
+    assert page.index("يُرجى الإجابة بنعم أو لا.") > page.index('name="consent_share"')
