@@ -5,9 +5,10 @@
 Runs the site on its embedded defaults (a SQLite file in a temporary folder, the demo's
 organisations), then walks the scripts-off path in real Chromium at 360 px, in each
 language, from the home page to the receipt: home, each step, her words, the receipt.
-On each page it counts what a browser renders (the visible text of the page, header and
-footer included) and the questions on it, and estimates the time as the issue that
-asked for it does:
+On each page it counts what a browser renders (the visible text of the page; the header
+and footer, the same on every page, once) and the questions on it, and estimates the
+time as the issue that asked for it does (she answers nothing about danger, and the
+first choice of every other question):
 
 * reading: 200 words a minute (she may be reading in her second language);
 * answering: 20 s a question she must answer.  A question that comes already answered
@@ -17,7 +18,7 @@ asked for it does:
   question even when ticking nothing is allowed (the urgency question: "none" is an
   answer she has to give herself);
 * a closed list (``<select>``, her region) is counted as a browser shows it: its label
-  and the option it shows.  Its twelve other names are scanned for hers, not read, and
+  and the option it shows.  Its other names (the regions) are scanned for hers, not read, and
   finding hers is the question's 20 s (Chromium's ``innerText`` lists them all);
 * typing her words: 60 s, the "typical" filing (a few sentences on a phone);
 * the network: each page over a slow phone network (400 ms round trip, 400 kbit/s down,
