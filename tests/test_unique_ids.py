@@ -101,7 +101,7 @@ def test_her_pages_have_unique_ids_and_labels_that_point_somewhere(browser, live
         steps += 1
         assert steps < 15, f"the walk through the report stopped at {page.url}"
     checker.check(page)  # the receipt
-    assert steps >= 3
+    assert steps >= 2  # her questions, then her words
 
     report, pending = file_report(consent_share=False)
     alice = cast_member("alice")
