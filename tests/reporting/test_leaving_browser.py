@@ -165,7 +165,11 @@ def test_a_second_tap_on_send_with_scripts_off_shows_the_receipt_of_the_one_repo
     page.mouse.click(x, y)
     page.wait_for_timeout(1000)  # the first post is with the server
     page.mouse.click(x, y)
-    page.wait_for_url("**/report/receipt/", timeout=30_000)
+    # Polled: waiting on a navigation would meet the first one, which the second aborts.
+    deadline = time.monotonic() + 30
+    while "/report/receipt/" not in page.url and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    page.wait_for_load_state()
 
     assert len(posts) == 2
     code = page.locator(".receipt-code").inner_text()
