@@ -574,18 +574,7 @@ class _SummaryPDF(FPDF):
             self._paragraph(h["notes_excluded"], own_direction=False)
         elif not s.notes:
             self._none()
-        for when, author, text in s.notes or ():
-            self._room(20)
-            self._paragraph(
-                f"{clean(when)} — {clean(author)}",
-                own_direction=False,
-                style="B",
-                size=SMALL_SIZE,
-                line=SMALL_LINE,
-                color=MUTED,
-            )
-            self._user_text(text)
-            self.ln(2)
+        self._said(s.notes or ())
 
         self._heading(h["messages"])
         self._paragraph(
@@ -596,7 +585,14 @@ class _SummaryPDF(FPDF):
             self.ln(2)
             if not s.messages:
                 self._none()
-        for when, who, text in s.messages if s.messages_included else ():
+        self._said(s.messages if s.messages_included else ())
+
+        self._heading(h["integrity"])
+        self._paragraph(h["integrity_text"], own_direction=False)
+
+    def _said(self, entries) -> None:
+        """Notes or messages: when and who in small type, then the words as written."""
+        for when, who, text in entries:
             self._room(20)
             self._paragraph(
                 f"{clean(when)} — {clean(who)}",
@@ -608,9 +604,6 @@ class _SummaryPDF(FPDF):
             )
             self._user_text(text)
             self.ln(2)
-
-        self._heading(h["integrity"])
-        self._paragraph(h["integrity_text"], own_direction=False)
 
     def _file(self, item: SummaryFile) -> None:
         h = self.summary.headings

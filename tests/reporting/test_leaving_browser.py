@@ -14,21 +14,12 @@ from playwright.sync_api import Browser, Page
 from reporting import services
 from reporting.models import Report
 from reporting.signals import report_recorded
+from tests.support.cast import file_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 360, "height": 740}
 WORDS = "Il publie mes photos depuis mars. MOTS-QUI-NE-DOIVENT-PAS-REVENIR"
-FACTS = services.ReportFacts(
-    urgency=[],
-    category="impersonation",
-    region="oriental",
-    language="fr",
-    age_band="25_34",
-    services=["takedown"],
-    consent_share=False,
-    consent_statistics=True,
-)
 
 
 @pytest.fixture(autouse=True)
@@ -111,14 +102,7 @@ def test_back_after_the_quick_exit_does_not_restore_what_she_was_typing(
 
 @pytest.mark.parametrize("scripts", [False, True], ids=["scripts-off", "scripts-on"])
 def test_the_quick_exit_closes_her_open_report(browser, live_server, coordinator_key, scripts):
-    pending = services.new_receipt()
-    services.file_report(
-        FACTS,
-        services.ReportContent(narrative=WORDS),
-        [],
-        pending=pending,
-        recipients=services.recipients_for(FACTS, pending),
-    )
+    _, pending = file_report(narrative=WORDS)
     page = phone(browser, scripts=scripts)
     page.goto(f"{live_server.url}/fr/return/")
     page.locator("input[name=code]").fill(pending.display)
