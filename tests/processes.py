@@ -499,3 +499,27 @@ def half_written(database_url: str, blob_root: Path) -> dict[str, int]:
     counts["payloads no row refers to"] = len(files - keys)
     counts["partial payload files"] = len(list(blob_root.glob("??/??/.*.partial")))
     return counts
+
+
+@contextmanager
+def bundle_builder(settings, tmp: Path) -> Iterator[tuple[str, Path]]:
+    """A real evidence-bundle builder on a queue of this test's own, once it has said
+    where it is (its hostname and log, as ``celery_worker`` gives them)."""
+    from casework.models import BundleBuilder
+
+    queue = f"bundles-{os.getpid()}"
+    settings.CASEWORK_BUNDLE_QUEUE = queue
+    env = child_env(
+        CASEWORK_BUNDLE_QUEUE=queue,
+        CASEWORK_BUILDER_BEAT="1",
+        EVIDENCE_BLOB_ROOT=str(settings.EVIDENCE_BLOB_ROOT),
+        EVIDENCE_SIGNING_KEY_FILE=str(settings.EVIDENCE_SIGNING_KEY_FILE),
+        VAR_DIR=str(settings.VAR_DIR),
+    )
+    with celery_worker(env, tmp, queue=queue, name="bundles") as (hostname, log):
+        wait_until(
+            lambda: BundleBuilder.objects.filter(name=hostname).exists(),
+            timeout=30,
+            what="the builder to say where it is",
+        )
+        yield hostname, log

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import os
 import re
 import shlex
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 from casework import services
 from casework.audit import Action
 from casework.exceptions import NotAllowed
-from casework.models import AuditEvent, Bundle, BundleBuilder, BundleRecipient, Membership
+from casework.models import AuditEvent, Bundle, BundleRecipient, Membership
 from casework.services import bundle_recipients
 from casework.services.bundle_recipients import RecipientRefused
 from evidence.age import read_header
@@ -35,7 +34,7 @@ from tests.casework.test_bundles import (  # noqa: F401 - fixtures
     running_builder,
 )
 from tests.evidence.agetool import keygen, run, run_with_passphrase
-from tests.processes import celery_worker, child_env, wait_until
+from tests.processes import bundle_builder, wait_until
 from tests.support.cast import PASSWORD, signed_in_client
 
 State = Bundle.State
@@ -110,21 +109,7 @@ def test_the_lawyer_opens_her_bundle_with_age_and_the_key_she_registered(
         lawyer.get(bundle_url).content.decode(), "bundle-will-seal"
     )
 
-    queue = f"bundles-{os.getpid()}"
-    settings.CASEWORK_BUNDLE_QUEUE = queue
-    env = child_env(
-        CASEWORK_BUNDLE_QUEUE=queue,
-        CASEWORK_BUILDER_BEAT="1",
-        EVIDENCE_BLOB_ROOT=str(settings.EVIDENCE_BLOB_ROOT),
-        EVIDENCE_SIGNING_KEY_FILE=str(settings.EVIDENCE_SIGNING_KEY_FILE),
-        VAR_DIR=str(settings.VAR_DIR),
-    )
-    with celery_worker(env, tmp_path, queue=queue, name="bundles") as (hostname, log):
-        wait_until(
-            lambda: BundleBuilder.objects.filter(name=hostname).exists(),
-            timeout=30,
-            what="the builder to say where it is",
-        )
+    with bundle_builder(settings, tmp_path) as (_, log):
         association = signed_in_client(cast.users["alice"])
         approved = association.post(f"{case_url}bundles/{bundle.uuid}/approve/")
         assert approved.status_code == 302

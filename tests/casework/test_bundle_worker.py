@@ -5,36 +5,21 @@ the job travels through Redis, and the lawyer downloads what it built."""
 from __future__ import annotations
 
 import io
-import os
 
 import bagit
 import pytest
 
 from casework import services
-from casework.models import Bundle, BundleBuilder
+from casework.models import Bundle
 from evidence.age import read_header
 from tests.casework.test_bundles import key_of, opened_bag, referred  # noqa: F401 - fixture
-from tests.processes import celery_worker, child_env, wait_until
+from tests.processes import bundle_builder, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_bundle_worker_builds_what_the_association_approved(cast, referred, settings, tmp_path):  # noqa: F811 - the fixture
-    queue = f"bundles-{os.getpid()}"
-    settings.CASEWORK_BUNDLE_QUEUE = queue
-    env = child_env(
-        CASEWORK_BUNDLE_QUEUE=queue,
-        CASEWORK_BUILDER_BEAT="1",
-        EVIDENCE_BLOB_ROOT=str(settings.EVIDENCE_BLOB_ROOT),
-        EVIDENCE_SIGNING_KEY_FILE=str(settings.EVIDENCE_SIGNING_KEY_FILE),
-        VAR_DIR=str(settings.VAR_DIR),
-    )
-    with celery_worker(env, tmp_path, queue=queue, name="bundles") as (hostname, log):
-        wait_until(
-            lambda: BundleBuilder.objects.filter(name=hostname).exists(),
-            timeout=30,
-            what="the builder to say where it is",
-        )
+    with bundle_builder(settings, tmp_path) as (hostname, log):
         item = referred.report.evidence.first()
         before = stanzas(item)
         bundle = services.request_bundle(referred, actor=cast.users["leila"])
