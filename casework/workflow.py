@@ -88,7 +88,7 @@ def dispatch(step_id: int, *, countdown: float | None = None) -> bool:
     from casework.tasks import run_step  # tasks import this module
 
     try:
-        run_step.apply_async((step_id,), countdown=countdown, retry=False)
+        run_step.apply_async((step_id,), countdown=countdown, retry=False)  # sent after commit
     except Exception as exc:  # any broker failure means "the sweep sends it"
         logger.warning(
             "workflow step %s not sent (%s); the outbox sweep will send it",

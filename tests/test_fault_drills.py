@@ -47,21 +47,8 @@ from tests.processes import (
     private_redis,
     wait_until,
 )
+from tests.reporting.test_intake_pages import STEPS
 
-STEPS = [
-    ("urgency", {"urgency": ["images_spreading"], "category": "intimate_images"}),
-    (
-        "about",
-        {
-            "region": "fes_meknes",
-            "language": "ar",
-            "age_band": "18_24",
-            "services": ["takedown"],
-            "consent_share": "yes",
-            "consent_statistics": "no",
-        },
-    ),
-]
 WORDS = {"narrative": "Il publie mes photos depuis un faux compte.", "identifiers": "@x"}
 REPORT = {
     "urgency": [],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.reporting.test_api import ANSWERS
 from tests.support.cast import file_report
 
 pytestmark = pytest.mark.django_db
@@ -65,18 +66,7 @@ def test_staff_endpoints_refuse_deep_json_the_same_way(cast):
 
 
 def test_ordinary_nesting_still_files_a_report(cast):
-    answers = {
-        "urgency": ["images_spreading"],
-        "category": "intimate_images",
-        "region": "fes_meknes",
-        "language": "ar",
-        "age_band": "18_24",
-        "services": ["takedown"],
-        "consent_share": True,
-        "consent_statistics": False,
-        "narrative": "Depuis mars, il publie mes photos.",
-        "identifiers": "@omar_x",
-    }
+    answers = {**ANSWERS, "narrative": "Depuis mars, il publie mes photos."}
     response = Client().post("/api/reports/", answers, content_type="application/json")
 
     assert response.status_code == 201

@@ -204,7 +204,7 @@ def _send_to_builder(bundle_id: int, queue: str) -> None:
     from casework.tasks import build_bundle
 
     try:
-        build_bundle.apply_async((bundle_id,), queue=queue, retry=False)
+        build_bundle.apply_async((bundle_id,), queue=queue, retry=False)  # sent after commit
     except Exception as exc:  # the broker went down between the ping and now
         logger.warning("bundle %s not sent to its builder (%s)", bundle_id, type(exc).__name__)
         Bundle.objects.filter(pk=bundle_id, state=State.PENDING).update(
