@@ -183,3 +183,50 @@ def test_granting_a_waiting_member_is_refused_to_anyone_but_her_organisations_ad
     assert Membership.objects.get(pk=waiting.pk).has_key_access
     row = AuditEvent.objects.get(action=audit.Action.MEMBER_ACCESS_GRANTED)
     assert row.actor_id == amina.pk
+
+
+def test_verify_audit_with_the_head_noted_earlier_passes_as_the_log_grows(cast, capsys):
+    report, _ = file_report()
+    services.change_status(report.case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
+    noted = AuditEvent.objects.order_by("-seq").first()
+
+    call_command("verify_audit", expect_head=noted.hash)
+    assert f"row {noted.seq} is still the last row" in capsys.readouterr().out
+
+    services.add_note(report.case, "note", actor=cast.users["alice"])
+    services.add_note(report.case, "another", actor=cast.users["alice"])
+    call_command("verify_audit", "--expect-head", noted.hash.upper())
+    out = capsys.readouterr().out
+    assert f"row {noted.seq} is in the chain, and 2 rows were added after it" in out
+
+
+def test_verify_audit_with_the_head_noted_earlier_tells_a_log_cut_from_the_end(cast):
+    report, _ = file_report()
+    services.change_status(report.case, Case.Status.ACKNOWLEDGED, actor=cast.users["alice"])
+    services.add_note(report.case, "note", actor=cast.users["alice"])
+    noted = AuditEvent.objects.order_by("-seq").first()
+    # The newest row removed: what is left is a shorter chain that verifies on its own.
+    _bypassing_the_trigger("DELETE FROM casework_auditevent WHERE id = %s", [noted.pk])
+    call_command("verify_audit")
+
+    with pytest.raises(CommandError, match=r"TRUNCATED OR REWRITTEN: no row has the head") as cut:
+        call_command("verify_audit", expect_head=noted.hash)
+    assert f"now ends at row {noted.seq - 1}" in str(cut.value)
+    assert "manifest.txt" in str(cut.value)
+
+    # Cut, then written anew with recomputed hashes: the chain verifies, the head is gone.
+    audit.record("system", "test.forged")
+    call_command("verify_audit")
+    with pytest.raises(CommandError, match="TRUNCATED OR REWRITTEN"):
+        call_command("verify_audit", expect_head=noted.hash)
+
+    # Emptied altogether.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE casework_auditevent")
+    with pytest.raises(CommandError, match="is now empty"):
+        call_command("verify_audit", expect_head=noted.hash)
+
+
+def test_verify_audit_refuses_an_expected_head_that_is_not_a_hash(db):
+    with pytest.raises(CommandError, match="64 hexadecimal characters"):
+        call_command("verify_audit", expect_head="12 abc")
