@@ -65,11 +65,14 @@ def in_checkout(argv: list[str]) -> list[str]:
 
 
 def procfile() -> dict[str, list[str]]:
+    """The Procfile's commands, without make run's supervisor (scripts/respawn.sh): the
+    units and compose restart the processes themselves."""
     processes = {}
     for line in (REPO / "Procfile").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, text = line.partition(":")
-            processes[name.strip()] = shlex.split(text)
+            argv = shlex.split(text)
+            processes[name.strip()] = argv[1:] if argv[0] == "scripts/respawn.sh" else argv
     return processes
 
 
