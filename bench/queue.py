@@ -163,13 +163,23 @@ def insert_select(cursor, model, values: dict[str, str], source: str) -> int:
     """INSERT INTO the model's table SELECT ``values`` (field name -> an SQL expression
     without parameters) FROM ``source``.  Fields not named get their default, so a field
     added to a model later does not break the benchmark."""
-    from django.db import connection
+    from django.db import connection, models
+
+    from evidence.ids import RANDOM_ID_CEILING, RANDOM_ID_FLOOR
 
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     unknown = set(values) - {f.name for f in fields}
     if unknown:
         raise SystemExit(f"{model.__name__} has no field(s) {sorted(unknown)}: update bench")
     columns, expressions, defaults = [], [], []
+    pk = model._meta.pk
+    if not isinstance(pk, models.AutoField | models.BigAutoField):
+        # A random key made in Python (evidence/ids.py): the same range, drawn by the
+        # database here (bench data needs no cryptographic randomness, only no order).
+        columns.append(connection.ops.quote_name(pk.column))
+        expressions.append(
+            f"({RANDOM_ID_FLOOR} + floor(random() * {RANDOM_ID_CEILING - RANDOM_ID_FLOOR}))::bigint"
+        )
     for field in fields:
         columns.append(connection.ops.quote_name(field.column))
         if field.name in values:
@@ -318,7 +328,7 @@ def load_cases(cases: int) -> None:
             """,  # noqa: S608 - the CASE branches come from the project's own constants
             [settings.CASEWORK_SLA_URGENT_HOURS, settings.CASEWORK_SLA_HOURS],
         )
-        # Rows go in by opening time, as they would have arrived: ids follow time.
+        # Rows go in by opening time, as they would have arrived (their keys are random).
         ordered = "bench_case b ORDER BY b.opened_at, b.g"
         insert_select(
             cursor,

@@ -103,7 +103,8 @@ def _line(record: dict) -> bytes:
 def write(writer: bundles.BundleWriter, bundle: Bundle, key: age.Identity) -> None:
     case = bundle.case
     report = case.report
-    items = list(report.evidence.select_related("original", "working_copy", "note").order_by("pk"))
+    # In the order she gave them (their position: their keys are random).
+    items = list(report.evidence.select_related("original", "working_copy", "note"))
     names = {item.pk: reporting.evidence_name(item, key) for item in items}
     paths: dict[int, tuple[str, str]] = {}
     for item in items:
@@ -158,7 +159,7 @@ def _custody(writer, bundle: Bundle, items, paths) -> bytes:
     lines = []
     for item in items:
         original, copy = paths[item.pk]
-        for event in item.custody.order_by("pk"):
+        for event in item.custody.order_by("position"):  # the chain, receipt first
             path = (
                 copy if event.action == CustodyEvent.Action.WORKING_COPY_MADE and copy else original
             )

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from evidence import keys
+from evidence.ids import RANDOM_ID_FLOOR, random_id
 from evidence.models import SealedObject
 from reporting import facts
 from reporting.models import ConsentRequest, Report
@@ -242,6 +243,10 @@ class Case(models.Model):
         NOT_OUR_REMIT = "not_our_remit", _("Not our remit")
         DUPLICATE = "duplicate", _("Same report filed twice")
 
+    # Random: a case is opened at her filing, so a sequence would order her filings
+    # between the staff's acts (evidence/ids.py).  Cases opened before that keep their
+    # old ids: the append-only audit log names them, and cannot be rewritten.
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     report = models.OneToOneField(Report, on_delete=models.PROTECT, related_name="case")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
@@ -291,7 +296,25 @@ class Case(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"C-{self.pk:06d}"
+        return case_reference(self.pk)
+
+
+# Crockford's base32: no I, L, O or U, so nothing read out on the phone is mistaken.
+_BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def case_reference(pk: int) -> str:
+    """What staff call a case: "C-3F9K-Q2MX-7TD" (its key in base32, in groups of four
+    for reading aloud).  A case opened before keys were random keeps the reference it
+    was known by ("C-000042"), which bundles and letters already carry."""
+    if pk < RANDOM_ID_FLOOR:
+        return f"C-{pk:06d}"
+    digits = ""
+    while pk:
+        pk, rest = divmod(pk, 32)
+        digits = _BASE32[rest] + digits
+    digits = digits.rjust(11, "0")
+    return "C-" + "-".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
 class CaseNote(models.Model):
@@ -301,7 +324,8 @@ class CaseNote(models.Model):
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     body = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="case_note")
     # To the hour, the exact time being inside the sealed note: notes and her evidence
-    # share the sealed objects' id sequence, so an exact time here would bracket hers.
+    # share the sealed objects' table (random keys now, evidence/ids.py; sequential
+    # before), and no exact time sits beside anything of hers there.
     created_at = models.DateTimeField()
 
     class Meta:
@@ -419,6 +443,9 @@ class WorkflowStep(models.Model):
         RUNNING = "running", _("Running")
         FAILED = "failed", _("Failed")
 
+    # Random: the step of her filing, message or answer is written with it, so a
+    # sequence here would order her acts (evidence/ids.py).
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.CASCADE, related_name="workflow_steps"
@@ -436,7 +463,8 @@ class WorkflowStep(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)  # while a worker holds it
 
     class Meta:
-        ordering = ["pk"]
+        # Steps are independent of one another: within an hour, any order will do.
+        ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["state", "not_before"], name="workflow_step_due")]
         verbose_name = _("workflow step")
         verbose_name_plural = _("workflow steps")
@@ -459,6 +487,10 @@ class BundleBuilder(models.Model):
     recipient = models.CharField(max_length=100)
     started_at = models.DateTimeField()
     heard_at = models.DateTimeField()  # it says it is alive every CASEWORK_BUILDER_BEAT s
+    # The platform's signing key over (name, recipient, started_at), base64: a row that
+    # someone with only database access wrote has none that verifies, and is lent
+    # nothing (casework/builder.py, "Who may be a builder").
+    signature = models.CharField(max_length=100, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -261,7 +261,9 @@ def consent_questions(case: Case) -> list[ConsentRequest]:
     """The questions referrals put to her on her page, her yes first: with what she
     ticked when she filed, where her consent to share stands (the case page says it)."""
     granted = ConsentRequest.State.GRANTED
-    return sorted(case.report.consent_requests.all(), key=lambda q: (q.state != granted, q.pk))
+    return sorted(
+        case.report.consent_requests.all(), key=lambda q: (q.state != granted, q.position)
+    )
 
 
 def colleagues(case: Case) -> QuerySet[User]:
@@ -324,9 +326,9 @@ def timeline(case: Case) -> list[TimelineEntry]:
     Her times are to the hour, the staff's exact: sorted by time alone, the message she
     wrote at 14:40 in answer to a reply sent at 14:20 came first, at "14:00".  What is
     known is placed in order instead: a message of hers comes after the reply before it
-    in the conversation (messages share one sequence of ids, and the k-th reply of the
-    case was written with its k-th "reply sent" row, in one transaction under the
-    case's lock).  Nothing finer is stored or shown: this is the conversation's own
+    in the conversation (messages are numbered within the conversation, and the k-th
+    reply of the case was written with its k-th "reply sent" row, in one transaction
+    under the case's lock).  Nothing finer is stored or shown: this is the conversation's own
     order, which the page shows anyway; staff acts after that reply, whose order to
     hers nothing tells, follow her message.  Otherwise her acts sit at the start of
     their hour, the only time kept, and the page says "to the hour" beside them."""
@@ -337,14 +339,16 @@ def timeline(case: Case) -> list[TimelineEntry]:
     )
     keyed = [((e.at, float(e.seq)), TimelineEntry(e.at, e.actor, e.action, e.detail)) for e in rows]
     report = case.report
-    messages = list(report.messages.order_by("pk").values_list("pk", "author", "created_at"))
-    replies = [pk for pk, author, _ in messages if author != "reporter"]
+    messages = list(
+        report.messages.order_by("position").values_list("position", "author", "created_at")
+    )
+    replies = [position for position, author, _ in messages if author != "reporter"]
     sent = [e for e in rows if e.action == Action.MESSAGE_SENT]
     # Erased messages, or replies from before the rows were kept: no pairing is known.
     reply_row = dict(zip(replies, sent, strict=True)) if len(replies) == len(sent) else {}
 
-    def after_known(pk: int, hour: datetime) -> tuple[datetime, float]:
-        before = [reply_row[r] for r in replies if r < pk and r in reply_row]
+    def after_known(position: int, hour: datetime) -> tuple[datetime, float]:
+        before = [reply_row[r] for r in replies if r < position and r in reply_row]
         if before and before[-1].at >= hour:
             return (before[-1].at, before[-1].seq + 0.5)
         return (hour, -1.0)
@@ -355,8 +359,8 @@ def timeline(case: Case) -> list[TimelineEntry]:
     # Filing comes first: nothing, hers or the staff's, happened to the case before it.
     keyed.append(hers(report.created_at, "report.filed", {}, (report.created_at, -2.0)))
     keyed += [
-        hers(at, "reporter.message", {}, after_known(pk, at))
-        for pk, author, at in messages
+        hers(at, "reporter.message", {}, after_known(position, at))
+        for position, author, at in messages
         if author == "reporter"
     ]
     keyed += [

@@ -129,7 +129,9 @@ class CaseSerializer(serializers.Serializer):
     """A case's plaintext facts: what the queue shows.  Nothing here is decrypted."""
 
     id = serializers.IntegerField()
-    reference = serializers.CharField(help_text="What staff call the case, e.g. C-000042.")
+    reference = serializers.CharField(
+        help_text="What staff call the case, e.g. C-3F9K-Q2MX-7TD (C-000042 before issue 16)."
+    )
     urgent = serializers.BooleanField(help_text="A danger sign was ticked (priority 3).")
     priority = serializers.IntegerField(
         help_text="The urgency rubric (docs/CASEWORK.md): 3 immediate, 2 high, 1 normal."

@@ -3,8 +3,17 @@
 The filesystem store keeps each payload under ``EVIDENCE_BLOB_ROOT`` at a path made from
 a random key (never from anything a user typed), writes through a temporary file that
 is renamed into place only when complete, and checks that every path it resolves stays
-inside its root.  Another backend (S3-compatible storage, say) implements the same four
-methods and is named by ``EVIDENCE_BLOB_STORE``.
+inside its root.
+
+Nothing on disk orders or dates the payloads finer than the hour (issue 16, item 3):
+names are random, and once a payload is in place its modification and access times,
+and those of the directories above it, are set back to the start of the hour.  The
+one time the filesystem keeps that cannot be set is the inode's change time (``ctime``):
+a copy of the disk still dates each payload's last rename to the second
+(docs/SECURITY.md, "Known gaps").
+
+Another backend (S3-compatible storage, say) implements the same four methods and is
+named by ``EVIDENCE_BLOB_STORE``.
 """
 
 from __future__ import annotations
@@ -12,8 +21,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -22,6 +32,12 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 _KEY = re.compile(r"[0-9a-f]{32}")
+HOUR = 3600
+
+
+def this_hour() -> int:
+    """The start of the current hour, as a Unix time: what payloads are stamped with."""
+    return int(time.time()) // HOUR * HOUR
 
 
 class BlobStore(Protocol):
@@ -69,6 +85,7 @@ class FileSystemBlobStore:
             if final.exists():
                 raise FileExistsError(f"blob {key} already exists")
             os.replace(temporary, final)
+            self._to_the_hour(final)
             directory = os.open(final.parent, os.O_RDONLY)
             try:
                 os.fsync(directory)  # the rename itself survives a power cut
@@ -77,14 +94,25 @@ class FileSystemBlobStore:
         finally:
             temporary.unlink(missing_ok=True)
 
+    def _to_the_hour(self, final: Path) -> None:
+        # The payload's times, and its directories' up to the root (a rename, an unlink
+        # or a mkdir sets a directory's mtime to the second), go back to the hour.
+        hour = this_hour()
+        for path in (final, final.parent, final.parent.parent, self.root):
+            with suppress(FileNotFoundError):  # pruned meanwhile: nothing left to date
+                os.utime(path, (hour, hour))
+
     def open(self, key: str) -> BinaryIO:
         return open(self.path(key), "rb")
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        path = self.path(key)
+        path.unlink(missing_ok=True)
+        self._to_the_hour(path)
 
     def listing(self) -> Iterator[tuple[str, float]]:
-        """Every complete blob, with its modification time (for the orphan sweep)."""
+        """Every complete blob, with its modification time (for the orphan sweep): the
+        start of the hour it was written in."""
         for path in self.root.glob("??/??/*"):
             if _KEY.fullmatch(path.name):
                 yield path.name, path.stat().st_mtime

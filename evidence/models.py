@@ -5,6 +5,8 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
+from evidence.ids import random_id
+
 
 def this_hour() -> datetime:
     """Now, to the hour.  Every sealed thing is hers or about her (her words, her files,
@@ -22,6 +24,8 @@ class SealedObject(models.Model):
     opened by anyone), then deletes the payload.  The row stays as a tombstone.
     """
 
+    # Random, not a sequence: sealed objects are made at her acts (evidence/ids.py).
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     blob_key = models.CharField(max_length=32, unique=True, editable=False)
     header = models.BinaryField(editable=False)
     payload_size = models.BigIntegerField(editable=False)  # ciphertext bytes on disk
@@ -49,6 +53,7 @@ class EvidenceItem(models.Model):
     perceptual hash, the hour) is what custody and case linking need.
     """
 
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     original = models.OneToOneField(
         SealedObject, on_delete=models.PROTECT, related_name="evidence_original"
     )
@@ -68,9 +73,12 @@ class EvidenceItem(models.Model):
     pdq_hash = models.CharField(max_length=64, blank=True, db_index=True)
     pdq_quality = models.SmallIntegerField(null=True, blank=True)
     received_at = models.DateTimeField()  # to the hour; the exact time is in the note
+    # Its place among the files of what it was filed with (1, 2, ...), set by whoever
+    # files it (a report): the order she gave them, which the key no longer tells.
+    position = models.PositiveIntegerField(default=1)
 
     class Meta:
-        ordering = ["pk"]
+        ordering = ["position", "pk"]
 
     def __str__(self) -> str:
         return f"evidence {self.pk} ({self.kind}, {self.size} bytes)"
@@ -85,14 +93,22 @@ class CustodyEvent(models.Model):
         WORKING_COPY_REFUSED = "working_copy_refused"
         EXPORTED = "exported"  # into an evidence bundle (detail: the bundle's identifier)
 
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="custody")
     action = models.CharField(max_length=32, choices=Action.choices)
     actor = models.CharField(max_length=64)  # "reporter", "system", or a member's label
     at = models.DateTimeField()  # to the hour, like every plaintext time about a reporter
     detail = models.JSONField(default=dict)
+    # Its place in the item's chain (1 is the receipt).  Times are to the hour, so this
+    # is what keeps the chain in the order a court reads it; evidence.services.add_custody
+    # counts it up under the item's lock.
+    position = models.PositiveIntegerField(default=1)
 
     class Meta:
-        ordering = ["pk"]
+        ordering = ["item_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "position"], name="one_custody_position")
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} ({self.item_id})"

@@ -16,8 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from evidence import age
-from evidence.blobstore import blob_store, new_key
+from evidence.blobstore import HOUR, blob_store, new_key
 from evidence.exceptions import CannotOpen, SealedObjectErased, UploadRefused
+from evidence.ids import next_position
 from evidence.models import SealedObject
 
 logger = logging.getLogger(__name__)
@@ -279,12 +280,20 @@ def register_live_blob_keys(source: LiveKeySource) -> None:
 def sweep_orphan_blobs(*, older_than_seconds: int = 3600) -> int:
     """Delete payloads that no row points at (a rolled-back transaction, a crash), and
     partial files a dead process left.  Young files are spared: their transaction may
-    still be open."""
+    still be open.
+
+    A payload's mtime is the start of the hour it was written in (evidence/blobstore.py),
+    so it may have been written up to an hour later than it says: a payload stamped
+    14:00 may be from 14:59, with her report committing at 15:00:30.  So a payload goes
+    only once its stamp is an hour more than ``older_than_seconds`` behind: with the
+    default, a payload stamped 14:00 is swept from 16:00."""
     store = blob_store()
-    cutoff = time.time() - older_than_seconds
+    now = time.time()
+    cutoff = now - older_than_seconds - HOUR
     removed = 0
     for path in list(store.partials()):
-        if path.stat().st_mtime < cutoff:
+        # Still being written: a partial's mtime is its last write, to the second.
+        if path.stat().st_mtime < now - older_than_seconds:
             path.unlink(missing_ok=True)
             removed += 1
     candidates = [key for key, mtime in store.listing() if mtime < cutoff]
@@ -307,10 +316,11 @@ def _to_the_hour(moment):
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
+def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str, position: int = 1):
     """Record an accepted upload (evidence.uploads.SealedUpload) as an evidence item.
 
-    Call inside the transaction that records what it belongs to.  For an image held in
+    Call inside the transaction that records what it belongs to; ``position`` is the
+    item's place among its files (keys are random, so they keep no order).  For an image held in
     memory, the sanitised working copy and its PDQ hash are made and sealed here; the
     plaintext copy is dropped as soon as that is done.  A decompression bomb raises
     UploadRefused: the caller rolls back and tells her.
@@ -331,6 +341,7 @@ def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
         size=upload.blob.size,
         sha256=upload.blob.sha256,
         received_at=hour,
+        position=position,
     )
     custody: list[CustodyEvent] = []
 
@@ -376,7 +387,31 @@ def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str):
                 )
             upload.image = None  # the plaintext copy goes as soon as it is sealed
     item.save()
-    for event in custody:
+    for position, event in enumerate(custody, start=1):
         event.item = item
+        event.position = position  # a new item: its chain starts here
     CustodyEvent.objects.bulk_create(custody)
     return item
+
+
+@transaction.atomic
+def add_custody(items: Iterable, *, action: str, actor: str, at, detail: dict) -> list:
+    """One more link in the chain of custody of each of ``items`` (an export into a
+    bundle, say).  Each item is locked while its next position is counted, so that
+    two acts at once cannot take the same place in a chain a court reads in order."""
+    from evidence.models import CustodyEvent, EvidenceItem
+
+    ids = sorted(item.pk for item in items)  # one lock order: no deadlock between two
+    list(EvidenceItem.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    events = [
+        CustodyEvent(
+            item_id=item_id,
+            position=next_position(CustodyEvent.objects.filter(item_id=item_id)),
+            action=action,
+            actor=actor,
+            at=at,
+            detail=detail,
+        )
+        for item_id in ids
+    ]
+    return CustodyEvent.objects.bulk_create(events)

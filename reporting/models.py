@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from evidence.ids import random_id
 from evidence.models import EvidenceItem, SealedObject
 from reporting import facts
 
@@ -15,6 +16,9 @@ class ReporterKey(models.Model):
     finding a row from a guessed code costs a full scrypt per guess.
     """
 
+    # Random keys, here and on every row below: a sequence would order her acts between
+    # the staff's, whose times are exact (evidence/ids.py).
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     lookup = models.CharField(max_length=64, unique=True, editable=False)
     key_recipient = models.CharField(max_length=100, editable=False)
     sealed_key = models.BinaryField(editable=False)
@@ -28,6 +32,8 @@ class ReporterKey(models.Model):
 
 class Report(models.Model):
     """A report: routing facts in plaintext, everything she wrote sealed in ``content``."""
+
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received: it is waiting for a caseworker")
@@ -48,7 +54,9 @@ class Report(models.Model):
     consent_statistics = models.BooleanField()
     # Content: narrative, identifiers, contact, sealed to her and to who helps her.
     content = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="report")
-    evidence = models.ManyToManyField(EvidenceItem, related_name="reports", blank=True)
+    evidence = models.ManyToManyField(
+        EvidenceItem, related_name="reports", blank=True, through="ReportEvidence"
+    )
     # The age1... recipients everything of this report is sealed to (hers first), so that
     # what she adds later opens for the same people.
     sealed_to = models.JSONField(default=list)
@@ -70,13 +78,20 @@ class Message(models.Model):
         REPORTER = "reporter", _("You")
         HELPER = "helper", _("The person helping you")
 
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="messages")
     author = models.CharField(max_length=16, choices=Author.choices)
     body = models.OneToOneField(SealedObject, on_delete=models.PROTECT, related_name="message")
     created_at = models.DateTimeField()  # to the hour
+    # Its place in the conversation (1, 2, ...), counted under the report's lock: the
+    # order both sides read on the page, and nothing about any other report.
+    position = models.PositiveIntegerField(default=1)
 
     class Meta:
-        ordering = ["pk"]
+        ordering = ["report_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "position"], name="one_message_position")
+        ]
 
     def __str__(self) -> str:
         return f"message {self.pk} on report {self.report_id}"
@@ -92,6 +107,7 @@ class ConsentRequest(models.Model):
         GRANTED = "granted", _("You agreed")
         REFUSED = "refused", _("You did not agree")
 
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="consent_requests")
     service = models.CharField(max_length=32, choices=facts.Service.choices)
     # Who would receive it, as she will read it, and the age1... recipient her yes
@@ -101,9 +117,28 @@ class ConsentRequest(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.ASKED)
     asked_at = models.DateTimeField()  # to the hour
     answered_at = models.DateTimeField(null=True, blank=True)  # to the hour
+    # The order the questions were put to her on this report (1, 2, ...).
+    position = models.PositiveIntegerField(default=1)
 
     class Meta:
-        ordering = ["pk"]
+        ordering = ["report_id", "position"]
 
     def __str__(self) -> str:
         return f"consent request {self.pk} on report {self.report_id}"
+
+
+class ReportEvidence(models.Model):
+    """Which files belong to which report: the table Django made for ``Report.evidence``
+    (same name and columns), declared here only to give its rows random keys too: its
+    sequence would have ordered every file added, across all reports."""
+
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    report = models.ForeignKey(Report, on_delete=models.CASCADE)
+    evidenceitem = models.ForeignKey(EvidenceItem, on_delete=models.CASCADE)
+
+    class Meta:
+        db_table = "reporting_report_evidence"
+        unique_together = [("report", "evidenceitem")]
+
+    def __str__(self) -> str:
+        return f"evidence {self.evidenceitem_id} of report {self.report_id}"

@@ -13,6 +13,8 @@ from django.utils import timezone
 from evidence import keys
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
+from evidence.ids import next_position
+from evidence.models import EvidenceItem
 from reporting import facts, receipts
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.models import ConsentRequest, Message, Report, ReporterKey
@@ -170,10 +172,20 @@ def _file_report(report_facts, content, uploads, pending, recipients) -> Report:
         sealed_to=[str(r) for r in recipients],
         created_at=_to_the_hour(now),
     )
-    items = [evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads]
+    # Positions keep the order of her files, which their random keys do not.
+    items = [
+        evidence.record_upload(u, recipients=recipients, actor="reporter", position=position)
+        for position, u in enumerate(uploads, start=1)
+    ]
     report.evidence.add(*items)
     report_recorded.send(sender=Report, report_id=report.pk)
     return report
+
+
+def _lock(report: Report) -> None:
+    """Hold her report's row until the transaction ends: what counts a position up
+    within it (a message, a file, a question) waits for the one before."""
+    Report.objects.select_for_update().filter(pk=report.pk).values_list("pk").get()
 
 
 def report_recipients(report: Report) -> list[keys.Recipient]:
@@ -189,8 +201,12 @@ def add_evidence(report: Report, uploads: Iterable) -> list:
     """
     recipients = report_recipients(report)
     with evidence.discard_on_failure(), transaction.atomic():
+        # Locked: two uploads at once would number their files the same.
+        _lock(report)
+        first = next_position(EvidenceItem.objects.filter(reports=report))
         items = [
-            evidence.record_upload(u, recipients=recipients, actor="reporter") for u in uploads
+            evidence.record_upload(u, recipients=recipients, actor="reporter", position=position)
+            for position, u in enumerate(uploads, start=first)
         ]
         report.evidence.add(*items)
         evidence_added.send(
@@ -232,8 +248,11 @@ def post_message(report: Report, text: str, *, author: str) -> Message:
     recipients = report_recipients(report)
     now = timezone.now()
     with evidence.discard_on_failure(), transaction.atomic():
+        # Locked: her message and a reply at the same moment would take one position.
+        _lock(report)
         message = Message.objects.create(
             report=report,
+            position=next_position(Message.objects.filter(report=report)),
             author=author,
             body=evidence.seal_bytes(
                 json.dumps({"text": text, "sent_at": now.isoformat()}, ensure_ascii=False).encode(),
@@ -342,6 +361,7 @@ def remove_reader(report: Report, recipient: str, *, unlocked_by: keys.Identity)
     return True
 
 
+@transaction.atomic
 def ask_consent(
     report: Report, *, service: str, organization_name: str, recipient: str
 ) -> ConsentRequest:
@@ -350,8 +370,10 @@ def ask_consent(
     if service not in facts.Service.values:
         raise ValueError(service)
     keys.parse_recipient(recipient)
+    _lock(report)
     return ConsentRequest.objects.create(
         report=report,
+        position=next_position(ConsentRequest.objects.filter(report=report)),
         service=service,
         organization_name=organization_name,
         recipient=recipient,

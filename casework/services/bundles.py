@@ -342,15 +342,12 @@ def _built(bundle: Bundle, blob: str, digest: str, size: int, sealed_to: list[di
             expires_at=now + timedelta(days=settings.CASEWORK_BUNDLE_DAYS),
             progress_done=bundle.progress_total,
         )
-        CustodyEvent.objects.bulk_create(
-            CustodyEvent(
-                item=item,
-                action=CustodyEvent.Action.EXPORTED,
-                actor=bundle.approved_by.get_username(),
-                at=now,
-                detail={"bundle": str(bundle.uuid), "to": bundle.organization.name},
-            )
-            for item in bundle.case.report.evidence.all()
+        evidence.add_custody(
+            bundle.case.report.evidence.all(),
+            action=CustodyEvent.Action.EXPORTED,
+            actor=bundle.approved_by.get_username(),
+            at=now,
+            detail={"bundle": str(bundle.uuid), "to": bundle.organization.name},
         )
         audit.record(
             audit.SYSTEM,

@@ -219,7 +219,8 @@ def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
             created_at=now.replace(minute=0, second=0, microsecond=0),
         )
     _touched(case)
-    # No note id in the row: ids are shared sequences that would bracket her own times.
+    # No note id in the row: it would tie the note's exact time to its row (and its
+    # sealed object, which shares a table with hers).
     audit.record(actor, Action.NOTE_ADDED, case=case)
     return note
 

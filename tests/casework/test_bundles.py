@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import os
 import tarfile
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from casework.audit import Action
 from casework.models import AuditEvent, Bundle, Membership, Organization
 from evidence import services as evidence
 from evidence import verify_bundle
-from evidence.blobstore import blob_store
+from evidence.blobstore import blob_store, this_hour
 from evidence.exceptions import CannotOpen
 from evidence.models import CustodyEvent
 from tests.evidence.agetool import run
@@ -331,8 +332,11 @@ def test_the_hourly_orphan_sweep_leaves_a_ready_bundle_for_the_lawyer(
     services.build_bundle(bundle.pk)
     bundle.refresh_from_db()
     assert bundle.state == State.READY
+    # Old enough for the sweep (payloads are stamped with their hour, evidence/blobstore.py).
+    stamp = this_hour() - 3 * 3600
+    os.utime(blob_store().path(bundle.blob_key), (stamp, stamp))
 
-    evidence.sweep_orphan_blobs(older_than_seconds=0)
+    evidence.sweep_orphan_blobs()
 
     assert blob_store().path(bundle.blob_key).exists()
     download = signed_in_client(cast.users["leila"]).get(

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from evidence import age, services
-from evidence.blobstore import FileSystemBlobStore, UnsafeBlobKey, blob_store
+from evidence.blobstore import FileSystemBlobStore, UnsafeBlobKey, blob_store, this_hour
 from evidence.exceptions import CannotOpen, SealedObjectErased
 from evidence.models import SealedObject
 
@@ -24,6 +24,13 @@ def org() -> age.X25519Identity:
 
 def files_under(root):
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def stamp_hours_ago(path, hours: int) -> None:
+    """Make ``path`` look written ``hours`` hours before this one began (payloads are
+    stamped with the start of their hour)."""
+    stamp = this_hour() - hours * 3600
+    os.utime(path, (stamp, stamp))
 
 
 def test_a_sealed_object_opens_for_its_recipient_and_is_ciphertext_on_disk(org, blob_root):
@@ -96,10 +103,11 @@ def test_a_rolled_back_sealing_is_swept_later(org, blob_root):
     with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012
         services.seal_bytes(b"report that never committed", [org.recipient])
         raise RuntimeError("the report form failed validation after sealing")
-    assert len(files_under(blob_root)) == 1  # the orphan, until the sweep
+    [orphan] = files_under(blob_root)  # the orphan, until the sweep
     assert not SealedObject.objects.exists()
+    stamp_hours_ago(orphan, 2)  # written during the hour before last
 
-    assert services.sweep_orphan_blobs(older_than_seconds=0) == 1
+    assert services.sweep_orphan_blobs() == 1
     assert files_under(blob_root) == []
 
 
@@ -129,3 +137,47 @@ def test_a_symlink_out_of_the_store_is_refused(blob_root, tmp_path):
     (blob_root / "ab" / "cd").symlink_to(outside)
     with pytest.raises(UnsafeBlobKey):
         FileSystemBlobStore(blob_root).path("abcd" + "0" * 28)
+
+
+# --- on-disk times say the hour, nothing finer (issue 16, item 3) ---------------------------
+
+
+def test_a_payload_and_its_directories_are_dated_to_the_hour(org, blob_root):
+    sealed = services.seal_bytes(MARKER, [org.recipient])
+    payload = blob_store().path(sealed.blob_key)
+
+    for path in (payload, payload.parent, payload.parent.parent, blob_root):
+        status = path.stat()
+        assert status.st_mtime == status.st_atime == this_hour(), path
+    # Her file's name is a random key, not a counter or a time.
+    assert payload.name == sealed.blob_key
+    assert payload.name != services.seal_bytes(MARKER, [org.recipient]).blob_key
+
+
+def test_erasing_a_payload_leaves_its_directory_dated_to_the_hour(
+    org, blob_root, django_capture_on_commit_callbacks
+):
+    sealed = services.seal_bytes(MARKER, [org.recipient])
+    directory = blob_store().path(sealed.blob_key).parent
+    os.utime(directory, (1, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.erase_object(sealed)
+
+    assert directory.stat().st_mtime == this_hour()
+
+
+def test_the_sweep_spares_an_orphan_of_the_last_hour_whose_report_may_still_commit(org, blob_root):
+    """Her last file is in place at 14:59 (stamped 14:00), her report commits at 15:00:30:
+    at 15:00 the payload has no row yet and looks an hour old by its stamp."""
+    with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012
+        services.seal_bytes(b"a file whose report is still being filed", [org.recipient])
+        raise RuntimeError("no row yet")
+    [payload] = files_under(blob_root)
+    stamp_hours_ago(payload, 1)
+
+    assert services.sweep_orphan_blobs() == 0
+    assert payload.exists()
+
+    stamp_hours_ago(payload, 2)  # an hour later, it cannot belong to anything in flight
+    assert services.sweep_orphan_blobs() == 1
+    assert not payload.exists()
