@@ -7,7 +7,7 @@ the outbox sweep, does the work once (casework/workflow.py).
 
 from celery import shared_task
 
-from casework import workflow
+from casework import builder, workflow
 from casework.services import bundles, lifecycle
 
 
@@ -43,8 +43,9 @@ def apply_retention() -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def build_bundle(bundle_id: int) -> str:
-    """Build one approved evidence bundle; sent to the one builder lent the keys."""
-    return bundles.build_bundle(bundle_id)
+    """Build one approved evidence bundle; sent to the one builder lent the keys, which
+    builds it in a child process that exits with what it read (casework/builder.py)."""
+    return builder.build_in_child(bundle_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

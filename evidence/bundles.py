@@ -7,7 +7,9 @@ bounded whatever the size of the case: only the manifests (a line per file) are 
 
 The platform's Ed25519 signing key signs ``tagmanifest-sha256.txt``, which holds the
 digests of ``bag-info.txt`` and of the payload manifests, and so of every file.  It is a
-key for integrity, not secrecy: it opens nothing.  It lives in a file
+key for integrity, not secrecy: it opens nothing.  It also signs each bundle builder's
+row, so that a row written into the database by anyone else is lent nothing
+(``sign_statement``; casework/builder.py).  It lives in a file
 (``EVIDENCE_SIGNING_KEY_FILE``), made on first use; back it up, because bundles signed
 with a lost key still verify but new ones will carry a new key.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
@@ -90,6 +93,21 @@ def public_key_fingerprint(key: Ed25519PrivateKey | None = None) -> str:
         .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
     return hashlib.sha256(raw).hexdigest()
+
+
+def sign_statement(statement: bytes) -> bytes:
+    """The signing key's signature over something else than a bundle (a bundle builder's
+    registration, casework/builder.py).  The caller starts ``statement`` with a prefix of
+    its own, so that it can never be read as a bundle's tag manifest."""
+    return signing_key().sign(statement)
+
+
+def statement_verifies(signature: bytes, statement: bytes) -> bool:
+    try:
+        signing_key().public_key().verify(signature, statement)
+    except InvalidSignature:
+        return False
+    return True
 
 
 # --- names --------------------------------------------------------------------------------

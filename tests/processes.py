@@ -337,6 +337,41 @@ def child_pids(pid: int) -> list[int]:
         return []
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process under ``pid`` (its children, theirs, and so on)."""
+    found = []
+    for child in child_pids(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def memory_copies(pid: int, needles: list[bytes]) -> int:
+    """How many times any of ``needles`` occurs in the memory of a live process: every
+    readable region of /proc/<pid>/maps, read through /proc/<pid>/mem, as someone with
+    ptrace rights over it (or a core dump of it) would read it.  Needs those rights: a
+    test's own descendants, as the same user, have them."""
+    chunk, overlap = 16 * 1024 * 1024, max(len(n) for n in needles) - 1
+    found = 0
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or fields[-1] in ("[vvar]", "[vvar_vclock]", "[vsyscall]"):
+                continue
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            tail = b""
+            for offset in range(start, end, chunk):
+                try:
+                    mem.seek(offset)
+                    data = tail + mem.read(min(chunk, end - offset))
+                except OSError:  # a region that went away or cannot be read
+                    break
+                # The end of the chunk before is read again, so that a copy across the
+                # two is found; a copy wholly inside it was counted already.
+                found += sum(data.count(n) - tail.count(n) for n in needles)
+                tail = data[-overlap:] if overlap else b""
+    return found
+
+
 # --- a browser's session, without a browser ---------------------------------------------
 
 

@@ -48,7 +48,8 @@ OPEN = [State.REQUESTED, State.PENDING, State.BUILDING]
 
 class BundleRefused(Exception):
     """The bundle cannot be asked for, approved or built as asked: ``args[0]`` says why
-    (``open``, ``erased``, ``no_own_key``, ``no_consent``, ``no_builder``, ``answered``)."""
+    (``open``, ``erased``, ``no_own_key``, ``no_consent``, ``no_builder``,
+    ``builder_unsigned``, ``answered``)."""
 
 
 # --- who may do what ----------------------------------------------------------------------
@@ -160,43 +161,73 @@ def approve_bundle(
     include_messages: bool = False,
 ) -> Bundle:
     """The case's organisation says yes: with her consent on record, its key lends a
-    running builder access to what the bundle needs, and the job goes to that builder."""
+    running builder access to what the bundle needs, and the job goes to that builder.
+    Only a builder whose row the platform's signing key signed is lent anything; the
+    others are passed over, logged and audited (casework/builder.py)."""
     candidates = builder.live_builders()
-    with transaction.atomic():
-        locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
-        case = locked.case
-        _worker(case, actor)
-        if locked.state != State.REQUESTED:
-            raise BundleRefused("answered")
-        if not states.has_consent(case):
-            raise BundleRefused("no_consent")
-        org_key = _organization_key(case, identity)
-        if not candidates:
-            raise BundleRefused("no_builder")
-        chosen = candidates[0]
-        locked.include_notes, locked.include_messages = include_notes, include_messages
-        lent = _lent_objects(locked)
-        recipient = age.X25519Recipient.parse(chosen.recipient)
-        for sealed in lent:
-            evidence.lend_object(sealed, unlocked_by=[org_key], to=recipient)
-        locked.state = State.PENDING
-        locked.approved_by, locked.approved_at = actor, _now()
-        locked.builder = chosen.name
-        locked.progress_total = sum(evidence.plaintext_size(s) for s in lent)
-        locked.save()
-        audit.record(
-            actor,
-            Action.BUNDLE_APPROVED,
-            case=case,
-            detail={
-                "bundle": str(locked.uuid),
-                "notes": include_notes,
-                "messages": include_messages,
-            },
-        )
-        bundle_id, queue = locked.pk, builder.private_queue(chosen.name)
-        transaction.on_commit(lambda: _send_to_builder(bundle_id, queue))
+    passed_over: list = []
+    try:
+        with transaction.atomic():
+            locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
+            case = locked.case
+            _worker(case, actor)
+            if locked.state != State.REQUESTED:
+                raise BundleRefused("answered")
+            if not states.has_consent(case):
+                raise BundleRefused("no_consent")
+            org_key = _organization_key(case, identity)
+            if not candidates:
+                raise BundleRefused("no_builder")
+            genuine = []
+            for row in candidates:  # newest first
+                (genuine if builder.genuine(row) else passed_over).append(row)
+            if not genuine:
+                raise BundleRefused("builder_unsigned")
+            chosen = genuine[0]
+            locked.include_notes, locked.include_messages = include_notes, include_messages
+            lent = _lent_objects(locked)
+            recipient = age.X25519Recipient.parse(chosen.recipient)
+            for sealed in lent:
+                evidence.lend_object(sealed, unlocked_by=[org_key], to=recipient)
+            locked.state = State.PENDING
+            locked.approved_by, locked.approved_at = actor, _now()
+            locked.builder = chosen.name
+            locked.progress_total = sum(evidence.plaintext_size(s) for s in lent)
+            locked.save()
+            audit.record(
+                actor,
+                Action.BUNDLE_APPROVED,
+                case=case,
+                detail={
+                    "bundle": str(locked.uuid),
+                    "notes": include_notes,
+                    "messages": include_messages,
+                },
+            )
+            bundle_id, queue = locked.pk, builder.private_queue(chosen.name)
+            transaction.on_commit(lambda: _send_to_builder(bundle_id, queue))
+    finally:  # outside the approval's transaction: a refusal must not undo these rows
+        for row in passed_over:
+            _record_passed_over(row, bundle)
     return locked
+
+
+def _record_passed_over(row, bundle: Bundle) -> None:
+    """A builder row the platform's signing key did not sign: nothing was lent to it.
+    Said to the operator (log), and kept in the audit log."""
+    logger.error(
+        "bundle builder %r is not signed with this platform's signing key "
+        "(EVIDENCE_SIGNING_KEY_FILE): nothing was lent to it. If you started it, give it "
+        "the same signing key file as the web server and restart it; if you did not, "
+        "someone wrote it into the database (casework_bundlebuilder): remove the row and "
+        "find out who could write there.",
+        row.name,
+    )
+    audit.record(
+        audit.SYSTEM,
+        Action.BUNDLE_BUILDER_REFUSED,
+        detail={"builder": row.name, "recipient": row.recipient, "bundle": str(bundle.uuid)},
+    )
 
 
 def _send_to_builder(bundle_id: int, queue: str) -> None:
@@ -303,6 +334,35 @@ def build_bundle(bundle_id: int) -> str:
             evidence.take_back_object(sealed, identity=key)
     _built(bundle, blob, digest, size, [{"recipient": r.recipient, "label": r.label} for r in hers])
     return "built"
+
+
+def interrupted(bundle_id: int, key: age.X25519Identity | None, *, how: str) -> None:
+    """The child building a bundle ended without finishing it (casework/builder.py,
+    ``build_in_child``): in the process that holds the key, fail the bundle if it was
+    still this builder's to build, and take the loan back, as a failed build does.  A
+    partial file left in the blob store goes with the orphan sweep."""
+    logger.error("bundle %s: its build ended without finishing (%s)", bundle_id, how)
+    bundle = (
+        Bundle.objects.filter(pk=bundle_id)
+        .select_related("case__report", "case__organization")
+        .first()
+    )
+    if bundle is None or key is None:
+        return
+    with transaction.atomic():
+        ended = Bundle.objects.filter(
+            pk=bundle_id, state__in=[State.PENDING, State.BUILDING], builder=builder.name()
+        ).update(state=State.FAILED, failure="interrupted")
+        if ended:
+            audit.record(
+                audit.SYSTEM,
+                Action.BUNDLE_FAILED,
+                case=bundle.case,
+                detail={"bundle": str(bundle.uuid), "reason": "interrupted"},
+            )
+            workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
+    for sealed in _lent_objects(bundle):  # whatever state it is in: the loan ends
+        evidence.take_back_object(sealed, identity=key)
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -449,6 +509,7 @@ FAILURES = {
         "The bundle could not be written to the platform's storage: nothing was exported."
     ),
     "unreachable": _("The bundle service could not be reached: nothing was exported."),
+    "interrupted": _("The bundle service stopped while building it: nothing was exported."),
 }
 FAILURE_OTHER = _("The bundle could not be built: nothing was exported.")
 FAILURE_NEXT = {

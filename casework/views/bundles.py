@@ -36,6 +36,10 @@ REFUSALS = {
         "The bundle service is not running. Ask the platform's operator to start it, then "
         "approve again."
     ),
+    "builder_unsigned": gettext_lazy(
+        "The bundle service that answered is not one the platform signed, so nothing was "
+        "lent to it. Tell the platform's operator: the service's log says what to do."
+    ),
     "answered": gettext_lazy("Someone answered this request meanwhile; here is where it stands."),
     "reason": gettext_lazy("Say why you refuse."),
 }
