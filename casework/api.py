@@ -496,6 +496,7 @@ class EvidenceOriginal(StaffView):
                     identity=member_key(request._request),
                     original=True,
                     reason=asked.validated_data["reason"],
+                    note=asked.validated_data.get("note", ""),
                 )
         except EvidenceItem.DoesNotExist:
             raise Http404 from None

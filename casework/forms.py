@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from casework import services
-from casework.models import Case, Membership, Organization, User
+from casework.models import Case, DownloadReason, Membership, Organization, User
 from reporting import facts
 
 
@@ -133,11 +133,28 @@ class TagsForm(forms.Form):
 
 
 class DownloadForm(forms.Form):
-    reason = forms.CharField(
+    reason = forms.ChoiceField(
         label=_("Why do you need the original file?"),
-        max_length=200,
+        choices=DownloadReason.choices,
+        widget=forms.RadioSelect,
         help_text=_("Written in the audit log with your name."),
+        error_messages={"required": _("Choose why you need the original.")},
     )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Sealed to your organisation: the audit log names it, only your colleagues read it."
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == DownloadReason.OTHER and not cleaned.get("note", "").strip():
+            self.add_error("note", _("Say why in the note."))
+        return cleaned
 
 
 class InviteForm(forms.Form):

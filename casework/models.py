@@ -317,6 +317,19 @@ def case_reference(pk: int) -> str:
     return "C-" + "-".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
+class DownloadReason(models.TextChoices):
+    """Why a member takes an original off the site: a short list the audit log keeps in
+    clear (a free text there stayed readable forever, and may say things about her);
+    anything more goes into a note sealed to her organisation."""
+
+    COURT = "court", _("For a complaint or a court case")
+    POLICE = "police", _("For the police or the public prosecutor")
+    PLATFORM = "platform", _("To report it to a platform")
+    CHECK = "check", _("To check the file (whether it is genuine, its details)")
+    HER_COPY = "her_copy", _("She asked for a copy")
+    OTHER = "other", _("Another reason (say it in the note)")
+
+
 class CaseNote(models.Model):
     """A caseworker's note, sealed to her organisation only (the reporter never sees it)."""
 

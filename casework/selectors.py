@@ -23,7 +23,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from casework.audit import ACCESS_ACTIONS, Action
-from casework.models import AuditEvent, Case, Membership, Organization, Referral, User
+from casework.models import (
+    AuditEvent,
+    Case,
+    DownloadReason,
+    Membership,
+    Organization,
+    Referral,
+    User,
+)
 from reporting.models import ConsentRequest
 
 
@@ -317,6 +325,15 @@ class TimelineEntry:
                 return f"{moved} ({Case.Outcome(outcome).label})"
             return moved
         return action_label(self.action)
+
+    @property
+    def reason_label(self) -> str:
+        """Why an original was downloaded: a label of the list, or the free text a row
+        written before the list holds (the log cannot be rewritten)."""
+        reason = self.detail.get("reason")
+        if not isinstance(reason, str) or not reason:
+            return ""
+        return DownloadReason(reason).label if reason in DownloadReason.values else reason
 
 
 def timeline(case: Case) -> list[TimelineEntry]:

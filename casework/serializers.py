@@ -18,14 +18,14 @@ from rest_framework import serializers
 
 from casework import selectors, services, triage
 from casework.forms import DownloadForm, NoteForm, ReplyForm
-from casework.models import Case, Membership, Tag, User
+from casework.models import Case, DownloadReason, Membership, Tag, User
 from reporting import facts
 from reporting.models import Message
 
 NOT_A_COLLEAGUE = _("This person cannot take cases of this organisation.")
 NOT_A_MEMBER = _("You are not a member of this organisation.")
 ASSIGNEE_FILTER = _("Give a member's id, “me” or “none”.")
-REASON_LIMIT = DownloadForm.base_fields["reason"].max_length
+NOTE_LIMIT = DownloadForm.base_fields["note"].max_length
 # services.set_tags() would cut a longer name to fit; an API client is told instead.
 TAG_LIMIT = Tag._meta.get_field("name").max_length
 TAGS_PER_CASE = 20
@@ -359,7 +359,20 @@ class ReplyTextSerializer(serializers.Serializer):
 
 
 class DownloadSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=REASON_LIMIT,
-        help_text="Why she needs the original file; written in the audit log with her name.",
+    reason = serializers.ChoiceField(
+        choices=DownloadReason.choices,
+        help_text="Why she needs the original file, from a short list; written in the audit "
+        "log with her name.",
     )
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=NOTE_LIMIT,
+        help_text="Optional (required for 'other'): sealed to her organisation; the audit "
+        "log names it, never holds it.",
+    )
+
+    def validate(self, attrs):
+        if attrs["reason"] == DownloadReason.OTHER and not attrs.get("note", "").strip():
+            raise serializers.ValidationError({"note": [_("Say why in the note.")]})
+        return attrs

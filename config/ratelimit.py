@@ -83,13 +83,24 @@ class Window:
         return _seconds_left(self.seconds)
 
 
-def _session_name(request: HttpRequest) -> str | None:
-    """Her browser session's name in the cache: an HMAC of its key, so that the cache
-    holds nothing that would open the session.  Not a random id kept in the session:
-    parallel requests of one session would each make their own before any saved it.
-    None for a request that has no session yet: no other request can share it."""
+def _session_counter(request: HttpRequest, name: str, window: int) -> str | None:
+    """Her session's counter of ``name`` attempts in ``window``, as named in the cache: an
+    HMAC of the session's key, the limit and the window, so that a copy of Redis neither
+    opens the session nor tells which quarter of an hour she was busy.  Not a random id
+    kept in the session: parallel requests of one session would each make their own
+    before any saved it.  None for a request that has no session yet: no other request
+    can share it."""
     key = request.session.session_key
-    return None if key is None else salted_hmac("config.ratelimit.session", key).hexdigest()[:32]
+    if key is None:
+        return None
+    mac = salted_hmac("config.ratelimit.session", f"{key}:{name}:{window}").hexdigest()[:32]
+    return f"rate:session:{mac}"
+
+
+def until_an_hour_after(end: float) -> int:
+    """Seconds from now to the first full hour after ``end``: the counter's expiry, which
+    Redis keeps as a moment, then names an hour and not the second it was made."""
+    return max(1, math.ceil((end // 3600 + 1) * 3600 - time.time()))
 
 
 def take_session_attempt(request: HttpRequest, name: str, seconds: int, limit: int) -> int:
@@ -103,17 +114,18 @@ def take_session_attempt(request: HttpRequest, name: str, seconds: int, limit: i
     fails open, and the count kept in her session still holds for requests in turn."""
     if request.session.session_key is None and request.session.modified:
         request.session.save()  # a session her next requests will share (its cookie follows)
-    session = _session_name(request)
-    if session is None:
+    window = int(time.time() // seconds)
+    key = _session_counter(request, name, window)
+    if key is None:
         return 0  # her first request: the count in the session it starts holds alone
     request._rate_attempt_taken = True
-    key = f"rate:{name}:{session}:{int(time.time() // seconds)}"
+    timeout = until_an_hour_after((window + 1) * seconds)
     try:
-        cache.add(key, 0, timeout=seconds * 2)
+        cache.add(key, 0, timeout=timeout)
         try:
             taken = cache.incr(key)
         except ValueError:  # the key expired between add and incr
-            cache.set(key, 1, timeout=seconds * 2)
+            cache.set(key, 1, timeout=timeout)
             taken = 1
     except (RedisError, OSError) as exc:
         logger.warning("rate limits: cache unreachable, not counted (%s)", type(exc).__name__)

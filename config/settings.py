@@ -146,6 +146,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # ...and on the server after at most this long (a reporter's or a staff member's), when
 # the hourly task deletes it (reporting.tasks.clear_expired_sessions).
 SESSION_COOKIE_AGE = env.int("SESSION_HOURS", 12, minimum=1) * 3600
+# Rows sealed to the cookie and named by a hash of it, expiry to the hour: a copy of the
+# database neither reads nor dates a session (web/sessions.py).
+SESSION_ENGINE = "web.sessions"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -10,13 +10,17 @@ module opens them.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.conf import settings
 
 from evidence import age
+from evidence.age.header import hkdf
 from evidence.exceptions import CannotOpen
 
 Identity = age.X25519Identity
@@ -143,3 +147,38 @@ def unlock_from_session(sealed: bytes, cookie_secret: str) -> Identity:
     except age.InvalidKey:
         raise CannotOpen("the browser's unlock cookie is malformed") from None
     return open_identity(sealed, [browser_half])
+
+
+# --- data sealed to a cookie ------------------------------------------------------------
+#
+# A session row is read on every request, so an X25519 stanza per save would be waste:
+# the cookie's random value (165 bits) is itself the key material, stretched by HKDF
+# (no scrypt: it is not a password).  Whoever holds a copy of the database or Redis
+# without the cookie reads nothing; the cookie opens its own row only.
+
+_COOKIE_NONCE = 12
+
+
+def _cookie_key(cookie_secret: str, purpose: str) -> bytes:
+    return hkdf(cookie_secret.encode("utf-8"), b"", purpose.encode("ascii"))
+
+
+def seal_for_cookie(data: bytes, cookie_secret: str, *, purpose: str) -> bytes:
+    """``data`` sealed under a key derived from ``cookie_secret`` (for ``purpose`` only)."""
+    nonce = os.urandom(_COOKIE_NONCE)
+    aead = ChaCha20Poly1305(_cookie_key(cookie_secret, purpose))
+    return nonce + aead.encrypt(nonce, data, purpose.encode("ascii"))
+
+
+def open_for_cookie(sealed: bytes, cookie_secret: str, *, purpose: str) -> bytes:
+    aead = ChaCha20Poly1305(_cookie_key(cookie_secret, purpose))
+    try:
+        return aead.decrypt(sealed[:_COOKIE_NONCE], sealed[_COOKIE_NONCE:], purpose.encode())
+    except (InvalidTag, ValueError):
+        raise CannotOpen("this cookie does not open that data") from None
+
+
+def cookie_row_name(cookie_secret: str, *, purpose: str, length: int = 40) -> str:
+    """The name a row sealed to ``cookie_secret`` is stored under: one-way, so the
+    stored name neither is nor gives the cookie that opens it."""
+    return hkdf(cookie_secret.encode("utf-8"), b"", f"{purpose} row".encode()).hex()[:length]

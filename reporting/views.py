@@ -7,7 +7,6 @@ steps; her words and files arrive with the last step and are sealed as they arri
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -21,12 +20,13 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from config import csrf
-from config.ratelimit import too_many
+from config.ratelimit import too_many, until_an_hour_after
 from evidence import keys
 from evidence.exceptions import CannotOpen, UploadRefused
 from evidence.uploads import DiscardingUploadHandler, Refusal, SealingUploadHandler
@@ -41,7 +41,8 @@ _RECEIPT_COOKIE = "receipt_key"
 _ONCE = "once"  # the last step's one-time token (a form field)
 # Room in a post for her words and the form's own bytes, beside the files' limit.
 _FORM_ALLOWANCE = 1024 * 1024
-# A filing holds its session's turn at most this long (a worker killed mid-filing).
+# A filing holds its session's turn at least this long, at most an hour more (a worker
+# killed mid-filing).
 _FILING_HOLD_SECONDS = 3 * 60 * 60
 # How long a second post waits for the first: longer than a filing takes once its body
 # has arrived (p99 under load is about 6 s, docs/BENCHMARKS.md).
@@ -230,7 +231,8 @@ def _one_filing_at_a_time(request: HttpRequest) -> Iterator[None]:
     if not session_key:
         yield
         return
-    key = "filing:" + hashlib.sha256(session_key.encode()).hexdigest()
+    # Not the session row's own name (web/sessions.py): the two copies must not meet.
+    key = "filing:" + salted_hmac("reporting.filing", session_key).hexdigest()
     waited, held = False, _hold(key)
     deadline = time.monotonic() + _SECOND_POST_WAIT_SECONDS
     while held is False and time.monotonic() < deadline:
@@ -253,7 +255,8 @@ def _hold(key: str) -> bool | None:
     """True if this request now holds ``key``; False if another does; None if the cache
     cannot say (then nobody waits)."""
     try:
-        return cache.add(key, 1, timeout=_FILING_HOLD_SECONDS)
+        # Expiring on the hour: a hold left by a killed worker must not date her filing.
+        return cache.add(key, 1, timeout=until_an_hour_after(time.time() + _FILING_HOLD_SECONDS))
     except Exception:  # any cache failure means: do not wait
         return None
 

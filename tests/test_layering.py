@@ -13,6 +13,8 @@ FORBIDDEN = {
     "reporting": {"casework", "cryptography"},
     "casework": {"cryptography"},
     "config": {"cryptography"},
+    # The HTTP kernel every app may use: it uses the sealing kernel, never an app.
+    "web": {"reporting", "casework", "cryptography"},
 }
 
 

@@ -19,6 +19,7 @@ from casework.services.cases import (
     add_note,
     assign_case,
     change_status,
+    download_notes,
     open_case,
     open_evidence,
     read_case_file,
@@ -45,6 +46,7 @@ from casework.services.members import (
     record_sign_in,
     record_sign_out,
     remove_member,
+    spend_second_factor,
     unlock_member_key,
 )
 from casework.services.referrals import (
@@ -81,6 +83,7 @@ __all__ = [
     "change_status",
     "confirm_authenticator",
     "decline_referral",
+    "download_notes",
     "erase_case",
     "escalate_overdue",
     "expire_bundles",
@@ -110,5 +113,6 @@ __all__ = [
     "request_bundle",
     "retry_failed_steps",
     "set_tags",
+    "spend_second_factor",
     "unlock_member_key",
 ]

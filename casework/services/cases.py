@@ -24,12 +24,13 @@ from casework.exceptions import (
     OutcomeMissing,
     TransitionRefused,
 )
-from casework.models import Case, CaseNote, Membership, Organization, Tag, User
+from casework.models import Case, CaseNote, DownloadReason, Membership, Organization, Tag, User
 from casework.services.members import organization_identity
+from casework.services.reasons import open_reason, seal_reason
 from evidence import keys
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
-from evidence.models import EvidenceItem
+from evidence.models import EvidenceItem, SealedObject
 from reporting import services as reporting
 from reporting.models import Message, Report
 
@@ -324,10 +325,13 @@ def open_evidence(
     identity: keys.Identity | None,
     original: bool = False,
     reason: str = "",
+    note: str = "",
 ):
     """(item, readable stream) of one file of the case: its sanitised working copy for
-    viewing, or the original bytes for a stated reason.  The audit row commits before
-    the first byte leaves; the caller streams and closes the reader."""
+    viewing, or the original bytes for one of the ``DownloadReason`` values (and, for
+    "other", a note).  The reason is kept in the audit log; the note only sealed to her
+    organisation, the log naming it by id.  The audit row commits before the first byte
+    leaves; the caller streams and closes the reader."""
     access = _reader(case, actor)
     if case.erased_at is not None:
         raise CaseErased(case.pk)
@@ -335,7 +339,10 @@ def open_evidence(
     sealed = item.original if original else item.working_copy
     if sealed is None:
         raise EvidenceItem.DoesNotExist(item_id)
-    if original and not reason.strip():
+    note = note.strip()
+    if original and (
+        reason not in DownloadReason.values or (reason == DownloadReason.OTHER and not note)
+    ):
         raise NotAllowed("download without a reason", case.pk)
     org_key = _organization_key(case, identity, organization=access.organization)
     try:
@@ -343,8 +350,32 @@ def open_evidence(
     except CannotOpen as exc:
         raise KeyLocked(access.organization.pk) from exc
     if original:
-        detail = {"item": item.pk, "sha256": item.sha256, "reason": reason.strip()[:200]}
+        detail = {"item": item.pk, "sha256": item.sha256, "reason": reason}
+        if note:
+            detail["note"] = seal_reason(note, access.organization).pk
         _viewed(actor, Action.EVIDENCE_DOWNLOADED, case, access, detail)
     else:
         _viewed(actor, Action.EVIDENCE_VIEWED, case, access, {"item": item.pk})
     return item, reader
+
+
+def download_notes(case: Case, *, actor: User, identity: keys.Identity | None) -> dict[int, str]:
+    """The notes members of her organisation sealed with their downloads of this case's
+    originals, by the sealed object's id (what the audit row names): those her key opens."""
+    access = _reader(case, actor)
+    ids = [
+        entry.detail["note"]
+        for entry in selectors.access_log(case)
+        if isinstance(entry.detail.get("note"), int)
+    ]
+    if not ids or case.erased_at is not None:
+        return {}
+    try:
+        org_key = _organization_key(case, identity, organization=access.organization)
+    except KeyLocked:
+        return {}
+    notes = {
+        sealed.pk: open_reason(sealed, org_key)
+        for sealed in SealedObject.objects.filter(pk__in=ids)
+    }
+    return {pk: text for pk, text in notes.items() if text is not None}

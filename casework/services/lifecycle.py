@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from casework import audit, workflow
 from casework.audit import Action
-from casework.models import Bundle, Case, CaseNote, Referral, WorkflowStep
+from casework.models import AuditEvent, Bundle, Case, CaseNote, Referral, WorkflowStep
 from evidence import services as evidence
 from evidence.blobstore import blob_store
+from evidence.models import SealedObject
 from reporting import services as reporting
 
 logger = logging.getLogger(__name__)
@@ -103,10 +104,10 @@ def retention_due(now: datetime) -> Q:
 
 def erase_case(case_id: int, *, now: datetime | None = None) -> bool:
     """Crypto-erasure of a closed case past retention: her words, files, messages, her
-    key, the case's notes, the referral reasons and bundle refusals lose their headers,
-    then their payloads, and a bundle not yet downloaded loses its file.  The routing
-    facts, the case's dates and the audit log stay; the log gains a tombstone saying how
-    much was erased.  False if someone reopened it, or it was erased already."""
+    key, the case's notes, the referral reasons, bundle refusals and download notes lose
+    their headers, then their payloads, and a bundle not yet downloaded loses its file.
+    The routing facts, the case's dates and the audit log stay; the log gains a tombstone
+    saying how much was erased.  False if someone reopened it, or it was erased already."""
     now = now or timezone.now()
     with transaction.atomic():
         case = (
@@ -125,6 +126,10 @@ def erase_case(case_id: int, *, now: datetime | None = None) -> bool:
             sealed += [referral.reason, referral.decline_reason]
         bundles = Bundle.objects.filter(case=case).select_related("refusal")
         sealed += [bundle.refusal for bundle in bundles]
+        # The notes given with downloads of her originals: the audit rows name them.
+        downloads = AuditEvent.objects.filter(case_id=case.pk, action=Action.EVIDENCE_DOWNLOADED)
+        noted = [row.detail["note"] for row in downloads if isinstance(row.detail.get("note"), int)]
+        sealed += list(SealedObject.objects.filter(pk__in=noted))
         # A bundle still waiting to be downloaded holds all of it, sealed to the lawyer.
         for key in bundles.exclude(blob_key="").values_list("blob_key", flat=True):
             transaction.on_commit(lambda key=key: blob_store().delete(key))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import transaction
+from django_otp import match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
@@ -154,6 +155,20 @@ def grant_waiting_member(
 _REFUSALS = frozenset(
     {Action.LOGIN_FAILED, Action.LOGIN_LOCKED, Action.LOGIN_OTP_FAILED, Action.PASSWORD_WRONG}
 )
+
+
+@transaction.atomic
+def spend_second_factor(user: User, code: str) -> Device | None:
+    """The device that accepts ``code`` (her authenticator's code or a recovery code),
+    which is then spent; None if none does.
+
+    A device remembers its last used time step, and a recovery code is deleted once
+    used, but both are read before they are written: two requests carrying one code at
+    the same moment would both read it unspent and both pass.  django-otp's match_token
+    reads her devices FOR UPDATE, so the second waits for the first and reads what it
+    wrote (tests/casework/test_second_factor_race.py); calling a device's verify_token
+    directly would lose that."""
+    return match_token(user, code)
 
 
 @transaction.atomic

@@ -101,6 +101,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _access_log(request: HttpRequest, case: Case) -> list[tuple[selectors.TimelineEntry, str]]:
+    """Who opened what, each with the download note her organisation sealed, if her key
+    opens it."""
+    notes = services.download_notes(case, actor=request.user, identity=member_key(request))
+    return [
+        (entry, notes.get(entry.detail.get("note"), "")) for entry in selectors.access_log(case)
+    ]
+
+
 def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) -> HttpResponse:
     # Her organisation that owns the case, or the one she reads it through (a referral
     # it accepted, the coordination): case_for() found it, so there is one.
@@ -147,7 +156,7 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         "consent_questions": selectors.consent_questions(case),
         "colleagues": selectors.colleagues(case),
         "timeline": selectors.timeline(case),
-        "access_log": selectors.access_log(case),
+        "access_log": _access_log(request, case),
         "tags_form": forms.get("tags_form")
         or TagsForm(initial={"tags": ", ".join(t.name for t in case.tags.all())}),
         "note_form": forms.get("note_form") or NoteForm(),
@@ -334,6 +343,7 @@ def evidence_original(request: HttpRequest, case_id: int, item_id: int) -> HttpR
                 identity=member_key(request),
                 original=True,
                 reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
             )
         except KeyLocked:
             messages.error(request, _("Your key is locked: sign in again to open files."))

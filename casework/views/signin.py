@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp import match_token, user_has_device
+from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework import services
@@ -105,7 +105,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             messages.error(request, locked_message())
             return redirect("casework:login")
         code = form.cleaned_data["code"].replace(" ", "").strip()
-        device = match_token(user, code)
+        device = services.spend_second_factor(user, code)
         if device is None:
             count_failure(user.username)
             services.record_refusal(user, Action.LOGIN_OTP_FAILED)

@@ -17,6 +17,7 @@ from casework.models import AuditEvent, Case
 from reporting import services as reporting
 from reporting.models import Report
 from tests.support.cast import (
+    PASSWORD,
     Role,
     confirmed_device,
     file_report,
@@ -402,10 +403,17 @@ def test_the_original_downloads_byte_for_byte_for_a_reason_written_in_the_log(ca
     client = cast.client("alice")
 
     no_reason = send(client, "post", url, {"reason": "   "})
-    response = send(client, "post", url, {"reason": "Hearing at the Casablanca court"})
+    free_text = send(client, "post", url, {"reason": "Hearing at the Casablanca court"})
+    unexplained = send(client, "post", url, {"reason": "other"})
+    response = send(client, "post", url, {"reason": "court"})
 
     assert no_reason.status_code == 400
     assert "reason" in no_reason.json()
+    # A short list, so that the log never holds what a caseworker wrote about her.
+    assert free_text.status_code == 400
+    assert "reason" in free_text.json()
+    assert unexplained.status_code == 400
+    assert "note" in unexplained.json()
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == original
     assert response["Content-Type"] == "image/jpeg"
@@ -415,7 +423,24 @@ def test_the_original_downloads_byte_for_byte_for_a_reason_written_in_the_log(ca
     assert "photo" not in response["Content-Disposition"]  # her name for it is sealed
     [downloaded] = audit_rows(report.case, Action.EVIDENCE_DOWNLOADED)
     assert downloaded.actor == "alice"
-    assert downloaded.detail["reason"] == "Hearing at the Casablanca court"
+    assert downloaded.detail["reason"] == "court"
+
+
+def test_a_download_note_given_through_the_api_is_sealed_not_logged(cast):
+    report, _ = report_with_files(("photo.jpg", jpeg()))
+    item = report.evidence.get()
+    url = case_url(report.case, f"evidence/{item.pk}/original/")
+
+    response = send(cast.client("alice"), "post", url, {"reason": "other", "note": "Expertise X"})
+
+    assert response.status_code == 200
+    [downloaded] = audit_rows(report.case, Action.EVIDENCE_DOWNLOADED)
+    assert "Expertise" not in str(downloaded.detail)
+    assert services.download_notes(
+        report.case,
+        actor=cast.users["bianca"],
+        identity=services.unlock_member_key(cast.users["bianca"], PASSWORD),
+    ) == {downloaded.detail["note"]: "Expertise X"}
 
 
 # --- who may ask -------------------------------------------------------------------------

@@ -121,8 +121,7 @@ def test_images_show_inline_sanitised_and_the_original_needs_a_reason(cast, phot
     no_reason = client.post(f"/fr/staff/cases/{case.pk}/evidence/{item.pk}/original/", {})
     assert no_reason.status_code == 400
     download = client.post(
-        f"/fr/staff/cases/{case.pk}/evidence/{item.pk}/original/",
-        {"reason": "Dépôt de plainte au tribunal de Casablanca"},
+        f"/fr/staff/cases/{case.pk}/evidence/{item.pk}/original/", {"reason": "court"}
     )
 
     body = b"".join(download.streaming_content)
@@ -130,8 +129,33 @@ def test_images_show_inline_sanitised_and_the_original_needs_a_reason(cast, phot
     assert hashlib.sha256(body).hexdigest() == item.sha256
     assert "capture" not in download["Content-Disposition"]  # her name for it stays sealed
     row = AuditEvent.objects.get(case_id=case.pk, action="evidence.downloaded")
-    assert row.detail["reason"] == "Dépôt de plainte au tribunal de Casablanca"
+    assert row.detail["reason"] == "court"
     assert row.actor == "alice"
+    page = page_text(client.get(f"/fr/staff/cases/{case.pk}/"))
+    assert "alice: a téléchargé un original — Pour une plainte ou une procédure judiciaire" in page
+
+
+def test_a_download_note_is_sealed_to_her_organisation_and_never_in_the_log(cast, photo_case):
+    case, item, _ = photo_case
+    alice = cast.client("alice")
+    url = f"/fr/staff/cases/{case.pk}/evidence/{item.pk}/original/"
+    note = "Audience du 12 mars, demandée par Me Leila"
+
+    unexplained = alice.post(url, {"reason": "other", "note": "  "})
+    unknown = alice.post(url, {"reason": "Dépôt de plainte"})
+    download = alice.post(url, {"reason": "other", "note": note})
+
+    assert unexplained.status_code == 400
+    assert "Dites pourquoi dans la note." in page_text(unexplained)
+    assert unknown.status_code == 400
+    assert download.status_code == 200
+    [row] = AuditEvent.objects.filter(case_id=case.pk, action="evidence.downloaded")
+    assert row.detail["reason"] == "other"
+    log = " ".join(str(detail) for detail in AuditEvent.objects.values_list("detail", flat=True))
+    assert "Audience" not in log
+    # Her colleague reads it in the access log, as text.
+    shown = page_text(cast.client("bianca").get(f"/fr/staff/cases/{case.pk}/"))
+    assert f"Autre raison (dites-la dans la note) — « <bdi>{note}</bdi> »" in shown
 
 
 def test_status_buttons_move_the_case_and_a_stale_click_is_explained(cast):

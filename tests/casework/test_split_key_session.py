@@ -8,7 +8,6 @@ import base64
 import pytest
 import redis
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from django.http import HttpRequest
 from django.test import RequestFactory
 
@@ -19,6 +18,7 @@ from evidence import age, keys
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
 from tests.processes import database_dump
+from web.sessions import SessionStore
 
 PASSWORD = "a long staff password"
 NARRATIVE = b"He sends the photos to my brother every night"

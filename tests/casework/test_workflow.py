@@ -20,7 +20,7 @@ from evidence.blobstore import blob_store
 from evidence.models import SealedObject
 from reporting import services as reporting
 from reporting.exceptions import ReceiptNotFound
-from tests.support.cast import file_report
+from tests.support.cast import PASSWORD, file_report
 from tests.support.uploading import parse
 
 Kind = WorkflowStep.Kind
@@ -280,6 +280,16 @@ def test_retention_erases_a_closed_case_and_keeps_a_tombstone(
     case = report.case
     alice = cast.users["alice"]
     services.add_note(case, "Elle a peur de son frère.", actor=alice)
+    _, original = services.open_evidence(
+        case,
+        report.evidence.get().pk,
+        actor=alice,
+        identity=services.unlock_member_key(alice, PASSWORD),
+        original=True,
+        reason="other",
+        note="Pour l'expertise demandée par son avocate.",
+    )
+    original.close()
     services.change_status(case, Case.Status.ACKNOWLEDGED, actor=alice)
     services.change_status(case, Case.Status.CLOSED, actor=alice, outcome="helped")
     case.refresh_from_db()
@@ -304,8 +314,9 @@ def test_retention_erases_a_closed_case_and_keeps_a_tombstone(
     assert bytes(case.report.content.header) == b""
     tombstone = AuditEvent.objects.get(action=Action.CASE_ERASED)
     assert tombstone.case_id == case.pk
-    # Her words, the file and its note, the caseworker's note: every sealed object.
-    assert tombstone.detail["sealed_objects"] == 4
+    # Her words, the file and its note, the caseworker's note, the note given with the
+    # download of the original: every sealed object.
+    assert tombstone.detail["sealed_objects"] == 5
     assert not SealedObject.objects.filter(erased_at__isnull=True).exists()
     # The facts stay for statistics.
     assert case.report.category == "sextortion"
