@@ -12,7 +12,7 @@ from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from evidence import age
@@ -105,13 +105,24 @@ class Sealing:
         return self.sealer.size
 
 
+def may_be_stored(failure: BaseException) -> bool:
+    """Could the rows of a transaction that ended with ``failure`` be in the database?
+
+    The connection failing (lost, killed, timed out) can happen during COMMIT, and then
+    nobody knows whether the server committed before its answer was lost.  Deleting the
+    payloads would leave a stored report pointing at nothing; keeping them costs at most
+    some ciphertext that the hourly orphan sweep removes once no row names it."""
+    return isinstance(failure, OperationalError | InterfaceError)
+
+
 # The payloads sealed inside the current discard_on_failure() block, if any.
 _journal: ContextVar[list[str] | None] = ContextVar("sealed_blob_journal", default=None)
 
 
 @contextmanager
 def discard_on_failure() -> Iterator[None]:
-    """Delete every payload sealed inside the block if the block raises.
+    """Delete every payload sealed inside the block if the block raises, unless the
+    rows naming them may have been committed (``may_be_stored``).
 
     Put it around a transaction that seals as it goes: the rollback removes the rows,
     this removes their payloads, so a refused or failed report leaves no blob behind.
@@ -120,9 +131,10 @@ def discard_on_failure() -> Iterator[None]:
     token = _journal.set(journal)
     try:
         yield
-    except BaseException:
-        for key in journal:
-            blob_store().delete(key)
+    except BaseException as failure:
+        if not may_be_stored(failure):
+            for key in journal:
+                blob_store().delete(key)
         raise
     finally:
         _journal.reset(token)

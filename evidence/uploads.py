@@ -27,7 +27,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
 from evidence import age
-from evidence.services import BlobSealer, SealedBlob
+from evidence.services import BlobSealer, SealedBlob, may_be_stored
 from evidence.sniff import HEAD_SIZE, Sniffed, sniff
 
 _NAME_LIMIT = 120
@@ -177,9 +177,13 @@ class SealingUploadHandler(FileUploadHandler):
 
     # --- for the view -----------------------------------------------------------------
 
-    def discard_all(self) -> None:
-        """The form was refused or the request failed: leave nothing behind."""
+    def discard_all(self, *, failure: BaseException | None = None) -> None:
+        """The form was refused or the request failed: leave nothing behind — unless it
+        failed in a way that may have stored the report (``may_be_stored``): then its
+        payloads stay for the rows that may name them, or for the orphan sweep."""
         self.upload_interrupted()
+        if failure is not None and may_be_stored(failure):
+            return
         for upload in self.accepted:
             upload.discard()
         self.accepted.clear()

@@ -253,8 +253,8 @@ class EvidenceAdd(APIView):
         except UploadRefused as refused:
             handler.discard_all()
             return _refused([refused], FILES_REFUSED)
-        except BaseException:
-            handler.discard_all()
+        except BaseException as failure:
+            handler.discard_all(failure=failure)
             raise
         added = {"count": len(items), "items": [{"kind": i.kind, "size": i.size} for i in items]}
         return Response(EvidenceAddedSerializer(added).data, status=status.HTTP_201_CREATED)

@@ -201,8 +201,8 @@ def _receive_sealed(
     try:
         refused = csrf.refusal(request)
         request.POST  # noqa: B018 - parse the whole body now, through the sealing handler
-    except BaseException:
-        handler.discard_all()
+    except BaseException as failure:
+        handler.discard_all(failure=failure)
         raise
     if refused is not None:
         handler.discard_all()
@@ -353,8 +353,8 @@ def _file(request: HttpRequest, report_facts: services.ReportFacts) -> HttpRespo
         except UploadRefused as refused:
             handler.discard_all()
             return _tell_page(request, form, [refused], status=400)
-    except BaseException:
-        handler.discard_all()
+    except BaseException as failure:
+        handler.discard_all(failure=failure)
         raise
     request.session.modified = False  # saved above, with her report
     response = redirect("reporting:intake_done")
@@ -543,8 +543,8 @@ def my_report_evidence(request: HttpRequest) -> HttpResponse:
         except UploadRefused as refused:
             handler.discard_all()
             return _report_page(request, report, identity, [refused], status=400)
-    except BaseException:
-        handler.discard_all()
+    except BaseException as failure:
+        handler.discard_all(failure=failure)
         raise
     if handler.refusals:
         # The good files are kept; she is told which others were not, and why.
