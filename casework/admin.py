@@ -148,6 +148,7 @@ class OperatorPasswordResetForm(AdminPasswordChangeForm):
     def save(self, commit: bool = True):
         user = super().save(commit=False)
         user.must_change_password = True
+        user.one_time_password_until = services.one_time_password_deadline()
         user._reset_by_operator = True
         if commit:
             user.save()

@@ -35,6 +35,7 @@ class Action:
     LOGIN_FAILED = "login.failed"
     LOGIN_OTP_FAILED = "login.otp_failed"
     LOGIN_LOCKED = "login.locked"
+    LOGIN_ONE_TIME_EXPIRED = "login.one_time_expired"
     LOGOUT = "logout"
     LOGOUT_IDLE = "logout.idle"
     OTP_ENROLLED = "otp.enrolled"
@@ -61,6 +62,7 @@ class Action:
     # Written by beat (actor "system"): nobody acknowledged it in time; retention.
     CASE_ESCALATED = "case.escalated"
     CASE_ERASED = "case.erased"
+    CASE_LEGAL_HOLD = "case.legal_hold"
     REFERRAL_CREATED = "referral.created"
     REFERRAL_CONSENT_ASKED = "referral.consent_asked"
     REFERRAL_ACCEPTED = "referral.accepted"

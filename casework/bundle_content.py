@@ -63,8 +63,8 @@ OTHER_EVENT = gettext_lazy("Another act on the case")
 
 def event_words(entry: selectors.TimelineEntry) -> str:
     """What happened, in words: never the code the audit log keeps."""
-    if entry.action == Action.CASE_STATUS:
-        return entry.label  # "Status: new → acknowledged", in words, with the outcome
+    if entry.action in (Action.CASE_STATUS, Action.CASE_LEGAL_HOLD):
+        return entry.label  # "Status: new → acknowledged", with the outcome; hold on/off
     return str(EVENT_WORDS.get(entry.action, OTHER_EVENT))
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evidence import keys
@@ -28,6 +29,17 @@ class User(AbstractUser):
     # Set when someone else chose her password (an invitation, an administrator's reset):
     # she picks her own at the next sign-in.
     must_change_password = models.BooleanField(default=False, editable=False)
+    # ...within this time (STAFF_ONE_TIME_PASSWORD_HOURS): a one-time password handed over
+    # and never used must not stay a way in for ever.
+    one_time_password_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    @property
+    def one_time_password_expired(self) -> bool:
+        return (
+            self.must_change_password
+            and self.one_time_password_until is not None
+            and self.one_time_password_until <= timezone.now()
+        )
 
     def set_password(self, raw_password: str | None, *, identity: keys.Identity | None = None):
         """Seal the account's identity under the new password.
@@ -274,6 +286,8 @@ class Case(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     # Retention erased its sealed content (crypto-erasure); the facts stay for statistics.
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Evidence a court still needs: retention leaves the case alone while this is set.
+    legal_hold = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-priority", "sla_due_at", "pk"]

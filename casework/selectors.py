@@ -324,6 +324,10 @@ class TimelineEntry:
             if outcome in Case.Outcome.values:
                 return f"{moved} ({Case.Outcome(outcome).label})"
             return moved
+        if self.action == Action.CASE_LEGAL_HOLD:
+            if self.detail.get("on"):
+                return _("Placed under legal hold: retention will not erase it")
+            return _("Legal hold lifted")
         return action_label(self.action)
 
     @property

@@ -16,6 +16,7 @@ urlpatterns = [
     path("cases/<int:case_id>/status/", cases.case_status, name="case_status"),
     path("cases/<int:case_id>/assign/", cases.case_assign, name="case_assign"),
     path("cases/<int:case_id>/tags/", cases.case_tags, name="case_tags"),
+    path("cases/<int:case_id>/legal-hold/", cases.case_legal_hold, name="case_legal_hold"),
     path("cases/<int:case_id>/notes/", cases.case_note, name="case_note"),
     path("cases/<int:case_id>/reply/", cases.case_reply, name="case_reply"),
     path(

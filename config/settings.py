@@ -160,6 +160,9 @@ LOGIN_URL = "casework:login"
 STAFF_LOGIN_FAILURES = env.int("STAFF_LOGIN_FAILURES", 5, minimum=1)
 STAFF_LOGIN_LOCK_MINUTES = env.int("STAFF_LOGIN_LOCK_MINUTES", 15, minimum=1)
 STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", 30, minimum=1)
+# How long a one-time password (an invitation, an operator's reset) opens the account
+# before it must be used; after that an admin hands over a new one.
+STAFF_ONE_TIME_PASSWORD_HOURS = env.int("STAFF_ONE_TIME_PASSWORD_HOURS", 72, minimum=1)
 # A reporter's open report (her return visit) closes after this long without a request.
 REPORTER_IDLE_MINUTES = env.int("REPORTER_IDLE_MINUTES", 15, minimum=1)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", "Safe Report")

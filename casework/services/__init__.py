@@ -24,6 +24,7 @@ from casework.services.cases import (
     open_evidence,
     read_case_file,
     reply_to_reporter,
+    set_legal_hold,
     set_tags,
 )
 from casework.services.exports import export_statistics
@@ -41,6 +42,7 @@ from casework.services.members import (
     grant_key_access,
     grant_waiting_member,
     invite_member,
+    one_time_password_deadline,
     organization_identity,
     record_refusal,
     record_sign_in,
@@ -93,6 +95,7 @@ __all__ = [
     "invite_member",
     "lawyer_access",
     "may_answer",
+    "one_time_password_deadline",
     "open_case",
     "open_evidence",
     "organization_identity",
@@ -112,6 +115,7 @@ __all__ = [
     "reply_to_reporter",
     "request_bundle",
     "retry_failed_steps",
+    "set_legal_hold",
     "set_tags",
     "spend_second_factor",
     "unlock_member_key",

@@ -241,6 +241,21 @@ def set_tags(case: Case, names: list[str], *, actor: User) -> list[Tag]:
 
 
 @transaction.atomic
+def set_legal_hold(case: Case, on: bool, *, actor: User) -> bool:
+    """Place the case under legal hold (evidence a court still needs: retention leaves
+    it alone however long it has been closed), or lift it.  False if it already was."""
+    _worker(case, actor)
+    _not_erased(case)
+    changed = Case.objects.filter(pk=case.pk).exclude(legal_hold=on).update(legal_hold=on)
+    if not changed:
+        return False
+    case.legal_hold = on
+    _touched(case)
+    audit.record(actor, Action.CASE_LEGAL_HOLD, case=case, detail={"on": on})
+    return True
+
+
+@transaction.atomic
 def reply_to_reporter(case: Case, text: str, *, actor: User) -> Message:
     """A message she reads on her return visit, sealed to her and to the organisations
     her report is sealed to (reporting owns the conversation)."""

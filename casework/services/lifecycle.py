@@ -99,7 +99,8 @@ def remind_assignees(*, now: datetime | None = None) -> int:
 
 def retention_due(now: datetime) -> Q:
     cutoff = now - timedelta(days=settings.CASEWORK_RETENTION_DAYS)
-    return Q(status=Status.CLOSED, closed_at__lt=cutoff, erased_at__isnull=True)
+    # A case under legal hold waits, however old, until someone lifts the hold.
+    return Q(status=Status.CLOSED, closed_at__lt=cutoff, erased_at__isnull=True, legal_hold=False)
 
 
 def erase_case(case_id: int, *, now: datetime | None = None) -> bool:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_otp import match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -84,6 +87,11 @@ def organization_identity(organization: Organization, unlocked_by: keys.Identity
         raise KeyAccessDenied(organization.pk) from None
 
 
+def one_time_password_deadline() -> datetime:
+    """Until when a password someone else chose for her opens her account."""
+    return timezone.now() + timedelta(hours=settings.STAFF_ONE_TIME_PASSWORD_HOURS)
+
+
 @transaction.atomic
 def change_password(user: User, *, old_password: str, new_password: str) -> None:
     """Re-seal the account's identity under the new password: access is kept."""
@@ -93,7 +101,16 @@ def change_password(user: User, *, old_password: str, new_password: str) -> None
         raise WrongPassword(user.pk) from None
     user.set_password(new_password, identity=identity)
     user.must_change_password = False
-    user.save(update_fields=["password", "sealed_key", "key_recipient", "must_change_password"])
+    user.one_time_password_until = None
+    user.save(
+        update_fields=[
+            "password",
+            "sealed_key",
+            "key_recipient",
+            "must_change_password",
+            "one_time_password_until",
+        ]
+    )
     audit.record(user, Action.PASSWORD_CHANGED)
 
 
@@ -119,7 +136,12 @@ def invite_member(
     if inviter is None or inviter.role != Membership.Role.ORG_ADMIN:
         raise NotAllowed("invite", organization.pk)
     temporary = _one_time_password()
-    user = User(username=username, email=email, must_change_password=True)
+    user = User(
+        username=username,
+        email=email,
+        must_change_password=True,
+        one_time_password_until=one_time_password_deadline(),
+    )
     user.set_password(temporary)
     user.save()
     membership = add_member(organization, user, role=role, unlocked_by=unlocked_by)
@@ -153,7 +175,13 @@ def grant_waiting_member(
 # but the row is the act here, written like every other: by a service, in a transaction.
 
 _REFUSALS = frozenset(
-    {Action.LOGIN_FAILED, Action.LOGIN_LOCKED, Action.LOGIN_OTP_FAILED, Action.PASSWORD_WRONG}
+    {
+        Action.LOGIN_FAILED,
+        Action.LOGIN_LOCKED,
+        Action.LOGIN_OTP_FAILED,
+        Action.LOGIN_ONE_TIME_EXPIRED,
+        Action.PASSWORD_WRONG,
+    }
 )
 
 

@@ -249,6 +249,19 @@ def case_tags(request: HttpRequest, case_id: int) -> HttpResponse:
     return _back(case)
 
 
+@require_POST
+@staff_required
+def case_legal_hold(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_for(request.user, case_id)
+    try:
+        services.set_legal_hold(case, request.POST.get("on") == "yes", actor=request.user)
+    except NotAllowed:
+        return _forbidden(request)
+    except CaseErased:
+        messages.error(request, _ERASED_MESSAGE)
+    return _back(case)
+
+
 _ERASED_MESSAGE = gettext_lazy("This case was erased: nothing can be added to it any more.")
 
 

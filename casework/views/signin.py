@@ -74,6 +74,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 count_failure(username)
                 services.record_refusal(username, Action.LOGIN_FAILED)
                 error = _("Wrong username or password.")
+            elif user.one_time_password_expired:
+                services.record_refusal(user, Action.LOGIN_ONE_TIME_EXPIRED)
+                error = _(
+                    "This one-time password has expired. Ask your organisation's admin for "
+                    "a new one."
+                )
             else:
                 login(request, user)
                 step = "casework:verify" if user_has_device(user) else "casework:enrol"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 
 from casework import services
 from casework.models import AuditEvent, Membership, User
@@ -45,6 +48,8 @@ def test_an_invited_member_signs_in_with_the_one_time_password_and_reads_cases(c
     )
     page = html.unescape(client.get(f"/fr/staff/cases/{report.case.pk}/").content.decode())
     assert "Elle lit ceci après son invitation" in page
+    salma.refresh_from_db()
+    assert salma.one_time_password_until is None  # her own password does not expire
 
 
 def test_a_caseworker_cannot_open_the_members_page(cast):
@@ -81,6 +86,32 @@ def test_the_admin_gives_access_to_a_member_waiting_for_it(cast):
     page = signed_in_client(waiting).get(f"/fr/staff/cases/{report.case.pk}/").content.decode()
     assert "Lisible après l" in html.unescape(page)
     assert AuditEvent.objects.filter(action="member.access_granted").count() == 1
+
+
+def test_a_one_time_password_left_unused_expires_with_a_clear_message(cast, settings):
+    admin = cast.client("amina")
+    response = admin.post(
+        "/fr/staff/organisation/association/members/",
+        {"username": "salma", "email": "", "role": Membership.Role.CASEWORKER},
+    )
+    password = re.search(
+        r'data-testid="one-time-password">([^<]+)<', response.content.decode()
+    ).group(1)
+    salma = User.objects.get(username="salma")
+    hours = (salma.one_time_password_until - timezone.now()).total_seconds() / 3600
+    assert settings.STAFF_ONE_TIME_PASSWORD_HOURS - 1 < hours <= 72
+    User.objects.filter(pk=salma.pk).update(
+        one_time_password_until=timezone.now() - timedelta(minutes=1)
+    )
+
+    browser = Client()
+    late = browser.post("/fr/staff/login/", {"username": "salma", "password": password})
+
+    assert late.status_code == 400
+    assert "Ce mot de passe à usage unique a expiré" in html.unescape(late.content.decode())
+    assert "_auth_user_id" not in browser.session
+    assert browser.get("/fr/staff/")["Location"].startswith("/fr/staff/login/")
+    assert AuditEvent.objects.filter(action="login.one_time_expired").count() == 1
 
 
 def test_a_locked_key_cannot_invite(cast):

@@ -6,6 +6,7 @@ tests/casework/test_workflow_worker.py runs them on a real worker through real R
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -331,6 +332,33 @@ def test_retention_erases_a_closed_case_and_keeps_a_tombstone(
     assert api.status_code == 410
     with pytest.raises(TransitionRefused):
         services.change_status(case, Case.Status.IN_PROGRESS, actor=alice)
+
+
+def test_a_case_under_legal_hold_outlives_retention_until_the_hold_is_lifted(cast, settings):
+    report, pending = file_report(narrative=NARRATIVE)
+    case, alice = report.case, cast.users["alice"]
+    services.change_status(case, Case.Status.ACKNOWLEDGED, actor=alice)
+    services.change_status(case, Case.Status.CLOSED, actor=alice, outcome="helped")
+    page = cast.client("alice")
+    held = page.post(f"/fr/staff/cases/{case.pk}/legal-hold/", {"on": "yes"})
+    outsider = cast.client("nadia").post(f"/fr/staff/cases/{case.pk}/legal-hold/", {"on": "no"})
+    case.refresh_from_db()
+    due = case.closed_at + timedelta(days=settings.CASEWORK_RETENTION_DAYS + 30)
+
+    assert held.status_code == 302
+    assert outsider.status_code == 404  # another organisation's case does not exist for her
+    assert case.legal_hold
+    shown = html.unescape(page.get(f"/fr/staff/cases/{case.pk}/").content.decode())
+    assert "La durée de conservation n'effacera pas ce dossier" in shown
+    assert "Placé en conservation judiciaire" in shown  # on the timeline, with who did it
+    assert services.apply_retention(now=due) == 0
+    _, identity = reporting.open_receipt(pending.code)
+    assert reporting.read_content(report, identity)["narrative"] == NARRATIVE
+
+    page.post(f"/fr/staff/cases/{case.pk}/legal-hold/", {"on": "no"})
+    assert services.apply_retention(now=due) == 1
+    holds = AuditEvent.objects.filter(case_id=case.pk, action=Action.CASE_LEGAL_HOLD)
+    assert [(row.actor, row.detail["on"]) for row in holds] == [("alice", True), ("alice", False)]
 
 
 def test_a_reopened_case_is_not_erased(cast, settings):
