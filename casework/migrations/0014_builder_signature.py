@@ -6,10 +6,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # Chained after 0012 so that the graph has one leaf while the others' migrations
-    # land; the integrator puts it after 0013.
     dependencies = [
-        ("casework", "0012_random_keys"),
+        ("casework", "0013_legal_hold_one_time_passwords"),
     ]
 
     operations = [

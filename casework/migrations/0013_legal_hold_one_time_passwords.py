@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casework', '0011_bundle_recipients'),
+        ('casework', '0012_random_keys'),
     ]
 
     operations = [
