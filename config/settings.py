@@ -38,15 +38,26 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # --- database ---------------------------------------------------------------------------
 
 DATABASE_URL = env.secret("DATABASE_URL")
+# The role that owns the tables, given to the migrate step alone (docs/DEPLOY.md): a
+# process started with it connects as the owner, to migrate and then grant DATABASE_URL's
+# role its rights (manage.py grant_site_role).  The site's processes never have it: their
+# role can append to the audit log, and cannot rewrite, truncate or alter it.
+DATABASE_OWNER_URL = env.secret("DATABASE_OWNER_URL")
+if DATABASE_OWNER_URL is not None and DATABASE_URL is None:
+    raise ImproperlyConfigured(
+        "DATABASE_OWNER_URL is set without DATABASE_URL: set both (the site's role, and the "
+        "owner's for the migrate step)"
+    )
 _EMBEDDED_DATABASE = DATABASE_URL is None
 try:
     _database = dj_database_url.parse(
-        DATABASE_URL or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        DATABASE_OWNER_URL or DATABASE_URL or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
         conn_max_age=env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
 except ValueError as exc:
-    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django knows: {exc}") from None
+    which = "DATABASE_OWNER_URL" if DATABASE_OWNER_URL else "DATABASE_URL"
+    raise ImproperlyConfigured(f"{which} is not a database URL Django knows: {exc}") from None
 if _database["ENGINE"] == "django.db.backends.postgresql":
     # A stopped PostgreSQL must answer /healthz within seconds, not hang a worker.
     _database.setdefault("OPTIONS", {})["connect_timeout"] = env.int(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections.abc import Iterator
@@ -30,6 +31,22 @@ def _real_services() -> None:
 
 
 @pytest.fixture(autouse=True)
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """The test database as production has it after its migrate step: migrated by the
+    role that owns it (pytest-django, as DATABASE_URL's role), then the site's own role
+    granted on it by manage.py grant_site_role, which logs in as that role to check it.
+    Every process the tests start connects as the site's role (tests/processes.py)."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from tests.processes import site_database_url, test_database_url
+
+    site = {"DATABASE_OWNER_URL": test_database_url(), "DATABASE_URL": site_database_url()}
+    with django_db_blocker.unblock(), override_settings(**site):
+        call_command("grant_site_role", create=True, stdout=io.StringIO())
+
+
 def blob_root(settings, tmp_path_factory) -> Path:
     """Each test seals into a blob store, and keeps local files, of its own."""
     root = tmp_path_factory.mktemp("blobs")

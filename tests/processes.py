@@ -62,10 +62,27 @@ def test_database_url() -> str:
     )
 
 
+# The site's own database role, as production has it (manage.py grant_site_role): it can
+# append to the audit log and never rewrite it.  tests/conftest.py grants it on the test
+# database; every process the tests start connects as it, the test process as the owner.
+SITE_ROLE = "safe_report_site"
+
+
+def site_database_url() -> str:
+    """The test database, as the site's role (the password serves where the server asks
+    for one; make test's PostgreSQL trusts 127.0.0.1)."""
+    db = settings.DATABASES["default"]
+    return (
+        f"postgres://{SITE_ROLE}:{SITE_ROLE}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+
+
 def child_env(**overrides: str | None) -> dict[str, str]:
-    """This process's environment with overrides; None removes a variable."""
+    """This process's environment with overrides; None removes a variable.  Its database
+    is the test database, as the site's role."""
     env = dict(os.environ)
-    env["DATABASE_URL"] = test_database_url()
+    env["DATABASE_URL"] = site_database_url()
     # Only the test process needs this (see conftest.py); a server must never have it.
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     for name, value in overrides.items():

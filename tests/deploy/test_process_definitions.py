@@ -23,6 +23,7 @@ import pytest
 
 from casework.models import BundleBuilder
 from config.celery import app as celery_app
+from tests import processes
 from tests.deploy import recipe
 from tests.processes import REPO, free_port, running, wait_until
 
@@ -68,6 +69,8 @@ def test_migrations_and_static_files_come_before_every_process():
     steps = [recipe.program(recipe.command(line)) for line in migrate["Service"]["ExecStart"]]
     assert steps == [
         ["python", "manage.py", "migrate", "--noinput"],
+        # As the owner still: the site's role gets its rights after every migration.
+        ["python", "manage.py", "grant_site_role"],
         ["python", "manage.py", "collectstatic", "--noinput"],
     ]
     assert recipe.last(migrate["Service"], "Type") == "oneshot"
@@ -79,17 +82,53 @@ def test_migrations_and_static_files_come_before_every_process():
         assert "safe-report-migrate.service" in unit["Requires"][0].split()
         assert "safe-report-migrate.service" in unit["After"][0].split()
     compose = recipe.compose()["services"]
+    # compose's owner is the postgres image's superuser, which makes the site's role.
+    compose_steps = [[*s, "--create"] if "grant_site_role" in s else s for s in steps]
     assert compose["migrate"]["command"][-1] == " && ".join(
         " ".join(step)
         for step in [
             ["python", "manage.py", "check", "--deploy"],
-            *steps,
+            *compose_steps,
         ]
     )
     for name in LONG_RUNNING:
         assert compose[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }
+
+
+def test_only_the_migrate_step_connects_as_the_owner_of_the_tables():
+    """The owner can truncate the audit log and drop its trigger: its URL reaches the
+    migrate step alone, from a file only root reads (systemd hands it over as a
+    credential); the site's processes connect as a role of their own."""
+    for name in SERVICES:
+        service = recipe.unit(name)["Service"]
+        owner = [v for v in service.get("Environment", []) if "%d/database-owner-url" in v]
+        credentials = service.get("LoadCredential", [])
+        if name == "safe-report-migrate.service":
+            assert owner == ["DATABASE_OWNER_URL_FILE=%d/database-owner-url"]
+        elif name == "safe-report-restore-drill.service":
+            # It creates and fills a scratch database, as the owner (CREATEDB).
+            assert owner == ["DATABASE_URL_FILE=%d/database-owner-url"]
+            assert service["UnsetEnvironment"] == ["DATABASE_URL"]
+        else:
+            assert (owner, credentials) == ([], []), name
+            continue
+        assert credentials == ["database-owner-url:/etc/safe-report/database-owner-url"]
+    assert not [name for name in recipe.env_example() if name.startswith("DATABASE_OWNER")]
+
+    services = recipe.compose()["services"]
+    site_url = services["web"]["environment"]["DATABASE_URL"]
+    owner_url = services["migrate"]["environment"]["DATABASE_OWNER_URL"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    assert owner_url.startswith(f"postgres://{owner}:")
+    assert not site_url.startswith(f"postgres://{owner}:")
+    for name, service in services.items():
+        environment = service.get("environment") or {}
+        assert ("DATABASE_OWNER_URL" in environment) == (name == "migrate"), name
+        # The restore drill creates and fills a scratch database: the owner's work.
+        if name not in ("postgres", "redis", "nginx", "restore-drill"):
+            assert environment["DATABASE_URL"] == site_url, name
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -213,8 +252,14 @@ def test_the_units_commands_start_the_site_worker_beat_and_bundle_builder(tmp_pa
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migrate_unit_checks_and_migrates_with_the_example_settings(tmp_path):
-    env = recipe.production_env(tmp_path)
     service = recipe.unit("safe-report-migrate.service")["Service"]
+    # The credential systemd would hand over: the owner's URL, of the test database.
+    credential = tmp_path / "credentials" / "database-owner-url"
+    credential.parent.mkdir()
+    credential.write_text(processes.test_database_url() + "\n")
+    env = recipe.production_env(
+        tmp_path, DATABASE_OWNER_URL_FILE=str(credential), DATABASE_OWNER_URL=None
+    )
     steps = [recipe.command(line) for line in service["ExecStartPre"] + service["ExecStart"]]
 
     for argv in steps:
@@ -234,6 +279,8 @@ def test_the_migrate_unit_checks_and_migrates_with_the_example_settings(tmp_path
             assert "System check identified no issues" in done.stdout
         if "collectstatic" in argv:
             assert "static files copied" in done.stdout
+        if "grant_site_role" in argv:
+            assert f"checked as {processes.SITE_ROLE}: it can append" in done.stdout
 
 
 @pytest.mark.django_db(transaction=True)
