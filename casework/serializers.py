@@ -170,6 +170,9 @@ class CaseSerializer(serializers.Serializer):
         "reopened: `status` says whether it is closed now.",
     )
     tags = serializers.SerializerMethodField(help_text="Her organisation's tags on the case.")
+    legal_hold = serializers.BooleanField(
+        help_text="A court still needs it: retention will not erase it while this is true."
+    )
 
     @extend_schema_field(bool)
     def get_breached(self, case: Case) -> bool:

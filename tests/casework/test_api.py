@@ -88,6 +88,7 @@ def test_the_queue_lists_her_organisations_case_with_its_facts_and_not_her_words
         "assignee": None,
         "outcome": "",
         "tags": [],
+        "legal_hold": False,
     }
     assert elsewhere.case.reference not in response.content.decode()
     assert "photos" not in response.content.decode()  # nothing sealed is opened
