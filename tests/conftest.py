@@ -30,7 +30,6 @@ def _real_services() -> None:
         pytest.exit("the tests need Redis: set CELERY_BROKER_URL (make test does)", returncode=3)
 
 
-@pytest.fixture(autouse=True)
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker) -> None:
     """The test database as production has it after its migrate step: migrated by the
@@ -47,6 +46,7 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
         call_command("grant_site_role", create=True, stdout=io.StringIO())
 
 
+@pytest.fixture(autouse=True)
 def blob_root(settings, tmp_path_factory) -> Path:
     """Each test seals into a blob store, and keeps local files, of its own."""
     root = tmp_path_factory.mktemp("blobs")
