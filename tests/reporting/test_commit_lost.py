@@ -26,7 +26,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def through(proxy_port: int) -> str:
-    parts = urllib.parse.urlsplit(processes.test_database_url())
+    """The test database as the site's role, by way of the proxy."""
+    parts = urllib.parse.urlsplit(processes.site_database_url())
     userinfo = parts.netloc.rsplit("@", 1)[0]
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@127.0.0.1:{proxy_port}"))
 
