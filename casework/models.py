@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -315,6 +316,10 @@ class Case(models.Model):
 
 # Crockford's base32: no I, L, O or U, so nothing read out on the phone is mistaken.
 _BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# A case reference in a text (an email's subject, an export checked for one).
+CASE_REFERENCE = re.compile(
+    r"C-(?:\d{6,}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{3})"
+)
 
 
 def case_reference(pk: int) -> str:

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from casework import audit
-from casework.models import Case, WorkflowStep, case_reference
+from casework.models import CASE_REFERENCE, Case, WorkflowStep, case_reference
 from evidence import services as evidence
 from evidence.ids import RANDOM_ID_CEILING, RANDOM_ID_FLOOR, random_id
 from evidence.models import CustodyEvent, EvidenceItem, SealedObject
@@ -158,10 +158,12 @@ def test_a_case_reference_is_short_and_can_be_read_out():
         assert prefix == "C"
         assert [len(g) for g in groups] == [4, 4, 3], reference
         assert set("".join(groups)) <= readable, reference
+        assert CASE_REFERENCE.fullmatch(reference), reference  # what emails are searched for
         seen.add(reference)
     assert len(seen) == 202
     # Cases opened before keys were random keep the reference they were known by.
     assert case_reference(42) == "C-000042"
+    assert CASE_REFERENCE.fullmatch("C-000042")
 
 
 # --- the migration --------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.models import Case, WorkflowStep
+from casework.models import CASE_REFERENCE, Case, WorkflowStep
 from config.celery import app
 from reporting.models import Report
 from tests.processes import (
@@ -72,7 +71,7 @@ class Stack:
 
     def delivered_references(self) -> list[str]:
         """The case reference of each message the mail server took."""
-        return [re.search(r"C-\d{6}", subject)[0] for subject in self.mailbox.subjects()]
+        return [CASE_REFERENCE.search(subject)[0] for subject in self.mailbox.subjects()]
 
 
 @contextmanager
