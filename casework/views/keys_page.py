@@ -98,7 +98,8 @@ class ExportForm(forms.Form):
 def _case_id(request: HttpRequest) -> int | None:
     """The case she came from (to go back and ask for its bundle), if she came from one."""
     value = request.GET.get("case", "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    # Case keys are random below 2**53 (evidence/ids.py): up to 16 digits.
+    return int(value) if value.isdigit() and len(value) <= 16 else None
 
 
 def _back(request: HttpRequest) -> HttpResponse:
