@@ -212,6 +212,7 @@ def approve_bundle(
     return locked
 
 
+@transaction.atomic  # a transaction of its own: the approval's may roll back
 def _record_passed_over(row, bundle: Bundle) -> None:
     """A builder row the platform's signing key did not sign: nothing was lent to it.
     Said to the operator (log), and kept in the audit log."""
