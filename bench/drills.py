@@ -1,10 +1,13 @@
 """Fault drills: PostgreSQL restarted, Redis down, a worker killed, each under load.
 
     .venv/bin/python bench/drills.py [pg-restart] [redis-down] [worker-kill]
+                                     [slow-loris] [slow-upload]
                                      [--reporters 10] [--workers 2] [--work-factor 10]
                                      [--kills 4] [--keep] [--no-supervisor]
+                                     [--lorises 3,6,10] [--drip-seconds 5]
+                                     [--loris-seconds 150] [--upload-mb 200] [--rate-kib 100]
 
-With no name, runs all three, each in a process of its own.  Each drill starts its own
+With no name, runs them all, each in a process of its own.  Each drill starts its own
 site on loopback, as bench/load.py does (gunicorn with config/gunicorn.conf.py and DEBUG
 off, beat, an SMTP server in this process, the routing data of bench/load.py) with one
 Celery worker that is started again 5 s after it exits with a failure, as systemd does
@@ -39,6 +42,21 @@ worker-kill  One Celery worker (prefork, concurrency 2, as the Procfile).  --kil
              pool), which its supervisor starts again.  Passes if every step ends done
              exactly once: one "new case" email per case and one "activity" email per
              message she wrote, none missing, none twice, the outbox empty.
+slow-loris   gunicorn as deploy/ starts it (config/gunicorn.conf.py), and before it the
+             configuration it had until issue 16 (sync workers, 120 s per request),
+             in the same run.  --lorises N connections each post a form announcing
+             1 MB, send its CSRF token (so the site reads the body) and then one byte
+             every --drip-seconds; cut off, each connects again at once.  Meanwhile
+             /healthz every 2 s and filings through the pages, one after the other.
+             Passes if, after, with the first N: every /healthz and every request of
+             the filings answered within 2 s, and no worker was replaced.  The other
+             values of N (after only) show where the threads run out.
+slow-upload  The same two configurations: a filing through the pages whose words carry
+             one file of --upload-mb MiB (200: EVIDENCE_MAX_FILE_MB's default) sent at
+             --rate-kib KiB/s (100: a phone on a poor network), 35 minutes in all.
+             Passes if, after, it is answered with the redirect to her receipt, the
+             file is stored at its full size, and no worker was replaced.
+             --upload-configurations chooses one of the two.
 
 The drills run with CASEWORK_STEP_LEASE_SECONDS=20 and CASEWORK_OUTBOX_SWEEP_SECONDS=5
 (production: 420 and 15): a step whose worker died waits out its lease before the sweep
@@ -58,8 +76,12 @@ if os.path.dirname(os.path.abspath(__file__)) in sys.path:
     sys.path.remove(os.path.dirname(os.path.abspath(__file__)))
 
 import argparse
+import random
+import re
 import shutil
 import signal
+import socket
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -75,12 +97,15 @@ sys.path.insert(0, str(REPO))
 
 from bench.load import (  # noqa: E402 - needs the repository on the path
     ADMIN_URL,
+    CSRF_FIELD,
     QUEUE,
     REFERENCE,
     Browser,
     Mailbox,
     Recorder,
+    Reporter,
     Sample,
+    VisitFailed,
     drain,
     latency_table,
     load_average,
@@ -97,10 +122,13 @@ from bench.load import (  # noqa: E402 - needs the repository on the path
 from tests.processes import (  # noqa: E402
     celery_beat,
     child_pids,
+    free_port,
     gunicorn_server,
     half_written,
+    port_open,
     private_postgres,
     private_redis,
+    running,
     wait_until,
 )
 
@@ -633,10 +661,331 @@ def worker_kill(options: argparse.Namespace, tmp: Path) -> Verdict:
     return verdict
 
 
+# --- slow clients (issue 16) ------------------------------------------------------------
+#
+# gunicorn as deploy/ starts it (config/gunicorn.conf.py, nothing overridden but the
+# address and --workers) against the configuration it had before: sync workers, each
+# request timed as a whole against 120 s.  Both in the same run, one after the other, on
+# the same database.  gunicorn is reached directly: nginx passes a body through as it
+# arrives (proxy_request_buffering off), so what reaches gunicorn is the same.
+
+BEFORE = ["--worker-class", "sync", "--threads", "1", "--timeout", "120"]
+CONFIGURATIONS = {"before (sync, 120 s)": BEFORE, "after (deploy config)": []}
+ANSWER_WITHIN = 2.0  # the issue's bar for /healthz and a real filing
+KIB = 1024
+
+
+@contextmanager
+def slow_site(tmp: Path, options: argparse.Namespace, drill: str) -> Iterator[dict[str, str]]:
+    """A migrated, seeded database and a private Redis; no Celery worker (her case waits
+    in the outbox: routing is not what is measured)."""
+    database_url = recreate_database(ADMIN_URL, f"safe_report_{drill.replace('-', '_')}_drill")
+    with ExitStack() as stack:
+        redis_port, _ = stack.enter_context(private_redis(tmp))
+        env = site_env(
+            tmp,
+            database_url=database_url,
+            broker_url=f"redis://127.0.0.1:{redis_port}/0",
+            smtp_port=free_port(),
+            cache_url=f"redis://127.0.0.1:{redis_port}/1",
+            EVIDENCE_RECEIPT_WORK_FACTOR=str(options.work_factor),
+            EVIDENCE_MEMBER_WORK_FACTOR="10",
+        )
+        migrate_and_seed(env)
+        yield env
+
+
+@contextmanager
+def deployed_gunicorn(
+    env: dict[str, str], tmp: Path, name: str, args: list[str], workers: int
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.conf.py"]
+    argv += ["config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *args]
+    log = tmp / f"gunicorn-{re.sub(r'[^a-z]+', '-', name)}.log"
+    with running(argv, env=env, log=log) as proc:
+        wait_until(lambda: proc.poll() is not None or port_open(port), timeout=60, what="gunicorn")
+        wait_until(lambda: len(child_pids(proc.pid)) == workers, timeout=60, what="workers")
+        for _ in range(4 * workers):  # warm every worker, untimed
+            Browser(f"http://127.0.0.1:{port}", "fr").get("/healthz")
+        yield f"http://127.0.0.1:{port}", proc
+
+
+class WorkerWatch:
+    """Every worker pid seen, once a second: a new one means a worker was replaced."""
+
+    def __init__(self, master: subprocess.Popen) -> None:
+        self.master = master
+        self.first = set(child_pids(master.pid))
+        self.seen = set(self.first)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(1):
+            self.seen.update(child_pids(self.master.pid))
+
+    def replaced(self) -> int:
+        self.stop.set()
+        self.thread.join()
+        return len(self.seen - self.first)
+
+
+def _raw_post(url: str, browser: Browser, path: str, length: int, content_type: str):
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {url}\r\n"
+        f"Sec-Fetch-Site: same-origin\r\nAccept-Language: fr\r\nCookie: {cookies}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    sock.sendall(head.encode())
+    return sock
+
+
+class Loris:
+    """A slow-loris connection: a form post announcing 1 MB, whose first bytes (the
+    CSRF token) make the site read its body, then one byte every few seconds.  Cut off,
+    it connects again at once with the same cookie, as an attacker would."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.cuts = 0
+        self.sock: socket.socket | None = None
+        self.browser = Browser(url, "fr", timeout=30)
+        token = CSRF_FIELD.search(self.browser.get("/fr/report/").text)[1]
+        self.start = f"csrfmiddlewaretoken={token}&category=".encode()
+
+    def connect(self) -> None:
+        self.sock = _raw_post(
+            self.url,
+            self.browser,
+            "/fr/report/step/urgency/",
+            1_000_000,
+            "application/x-www-form-urlencoded",
+        )
+        self.sock.sendall(self.start)
+
+    def drip(self) -> None:
+        try:
+            self.sock.sendall(b"a")
+        except OSError:
+            self.cuts += 1
+            self.sock.close()
+            with suppress(OSError):
+                self.connect()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+
+def _timed_get(url: str, path: str) -> tuple[float, int]:
+    started = time.monotonic()
+    try:
+        status = Browser(url, "fr", timeout=30).get(path).status
+    except OSError:
+        status = 0
+    return time.monotonic() - started, status
+
+
+def _summary(times: list[float], ok: int, n: int) -> str:
+    if not times:
+        return "none"
+    within = sum(1 for t in times if t <= ANSWER_WITHIN)
+    return (
+        f"{ok}/{n} answered as expected, {within}/{n} within {ANSWER_WITHIN:.0f} s, median "
+        f"{statistics.median(times) * 1000:.0f} ms, slowest {max(times):.1f} s"
+    )
+
+
+def slow_loris(options: argparse.Namespace, tmp: Path) -> Verdict:
+    verdict = Verdict("slow-loris")
+    runs = [(name, args, options.lorises[0]) for name, args in CONFIGURATIONS.items()]
+    runs += [("after (deploy config)", [], n) for n in options.lorises[1:]]
+    with slow_site(tmp, options, "slow-loris") as env:
+        for name, args, count in runs:
+            with deployed_gunicorn(env, tmp, name, args, options.workers) as (url, master):
+                watch = WorkerWatch(master)
+                lorises = [Loris(url) for _ in range(count)]  # each its cookie first
+                for loris in lorises:
+                    loris.connect()
+                recorder = Recorder()
+                reporter = Reporter(url, recorder, random.Random(16), timeout=30)  # noqa: S311
+                health: list[tuple[float, int]] = []
+                filings = failed = 0
+                stop = threading.Event()
+
+                def drip(lorises=lorises, stop=stop) -> None:
+                    while not stop.wait(options.drip_seconds):
+                        for loris in lorises:
+                            loris.drip()
+
+                def probe_health(url=url, stop=stop, health=health) -> None:
+                    while not stop.wait(2):
+                        health.append(_timed_get(url, "/healthz"))
+
+                threads = [threading.Thread(target=f, daemon=True) for f in (drip, probe_health)]
+                for thread in threads:
+                    thread.start()
+                deadline = time.monotonic() + options.loris_seconds
+                while time.monotonic() < deadline:
+                    try:
+                        reporter.file("fr")
+                        filings += 1
+                    except VisitFailed:
+                        failed += 1
+                        time.sleep(1)
+                stop.set()
+                for thread in threads:
+                    thread.join(timeout=60)
+                cuts = sum(loris.cuts for loris in lorises)
+                for loris in lorises:
+                    loris.close()
+                replaced = watch.replaced()
+            requests = recorder.samples
+            verdict.say(
+                f"{name}, {count} slow-loris connections (a byte every "
+                f"{options.drip_seconds:g} s) for {options.loris_seconds:.0f} s, "
+                f"{options.workers} workers:"
+            )
+            verdict.say(
+                "  /healthz every 2 s: "
+                + _summary(
+                    [t for t, _ in health], sum(1 for _, s in health if s == 200), len(health)
+                )
+            )
+            verdict.say(
+                f"  filings through the pages: {filings} completed, {failed} failed; their "
+                "requests: "
+                + _summary(
+                    [s.elapsed for s in requests], sum(s.expected for s in requests), len(requests)
+                )
+            )
+            verdict.say(f"  workers replaced: {replaced}; slow-loris connections cut: {cuts}")
+            unexpected = Counter(
+                f"{s.kind} -> {s.status or s.error}" for s in requests if not s.expected
+            )
+            if unexpected:
+                verdict.say(f"  unexpected answers: {dict(unexpected)}")
+                body = next((s.body for s in requests if s.body), "")
+                verdict.say(f"  the first: {body[:600]}")
+            if name.startswith("after") and count == options.lorises[0]:
+                slow = [t for t, _ in health] + [s.elapsed for s in requests]
+                verdict.check(replaced == 0, f"{replaced} workers replaced")
+                verdict.check(bool(health) and all(s == 200 for _, s in health), "/healthz failed")
+                verdict.check(filings > 0 and not failed, f"{failed} filings failed")
+                verdict.check(max(slow) <= ANSWER_WITHIN, f"an answer took {max(slow):.1f} s")
+    return verdict
+
+
+def _chat_block() -> bytes:
+    line = "12/03/2026, 21:40 - Omar: سأنشر صورك إن لم تدفعي\n".encode()
+    return line * (KIB * KIB // len(line))
+
+
+def upload_slowly(url: str, size: int, rate: float) -> dict:
+    """Her filing through the pages, then her words with one file of ``size`` bytes sent
+    at ``rate`` bytes a second; what became of it."""
+    browser = Browser(url, "fr", timeout=600)
+    page = browser.get("/fr/report/").text
+    browser.post_form("/fr/report/step/urgency/", page, FIRST_STEP)
+    page = browser.get("/fr/report/step/about/").text
+    browser.post_form("/fr/report/step/about/", page, SECOND_STEP)
+    page = browser.get("/fr/report/your-words/").text
+    token = CSRF_FIELD.search(page)[1]
+    boundary = "----slowphone16"
+    fields = {
+        "csrfmiddlewaretoken": token,
+        "narrative": "Il publie mes photos.",
+        "identifiers": "",
+        "contact": "",
+    }
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="evidence"; '
+        'filename="discussion.txt"\r\nContent-Type: text/plain\r\n\r\n'
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    block = _chat_block()
+    sock = _raw_post(
+        url,
+        browser,
+        "/fr/report/your-words/",
+        len(head) + size + len(tail),
+        f"multipart/form-data; boundary={boundary}",
+    )
+    started = time.monotonic()
+    sent = 0
+    result: dict = {"size": size}
+    try:
+        sock.sendall(head)
+        piece = 8 * KIB
+        while sent < size:
+            chunk = block[sent % len(block) :][: min(piece, size - sent)]
+            sock.sendall(chunk)
+            sent += len(chunk)
+            ahead = sent / rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        sock.sendall(tail)
+        sock.settimeout(600)
+        answer = sock.recv(65536).split(b"\r\n", 1)[0].decode(errors="replace")
+        result["answer"] = answer or "(connection closed, no answer)"
+    except OSError as exc:
+        result["answer"] = f"cut: {type(exc).__name__}"
+    finally:
+        sock.close()
+    result["seconds"] = time.monotonic() - started
+    result["sent"] = sent
+    return result
+
+
+def slow_upload(options: argparse.Namespace, tmp: Path) -> Verdict:
+    verdict = Verdict("slow-upload")
+    size = int(options.upload_mb * KIB * KIB)
+    rate = options.rate_kib * KIB
+    with slow_site(tmp, options, "slow-upload") as env:
+        import psycopg2
+
+        names = options.upload_configurations or list(CONFIGURATIONS)
+        for name in names:
+            args = CONFIGURATIONS[name]
+            with deployed_gunicorn(env, tmp, name, args, options.workers) as (url, master):
+                watch = WorkerWatch(master)
+                result = upload_slowly(url, size, rate)
+                time.sleep(3)  # a worker killed at the cut is replaced within a second
+                replaced = watch.replaced()
+            connection = psycopg2.connect(env["DATABASE_URL"])
+            with connection, connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM evidence_evidenceitem WHERE size = %s", [size])
+                stored = cursor.fetchone()[0]
+            connection.close()
+            verdict.say(
+                f"{name}: {size / KIB / KIB:.0f} MiB at {options.rate_kib:g} KiB/s: "
+                f"{result['answer']} after {result['seconds']:.0f} s, "
+                f"{result['sent'] / KIB / KIB:.1f} MiB sent; evidence items of that size "
+                f"stored so far: {stored}; workers replaced: {replaced}"
+            )
+            if name.startswith("after"):
+                verdict.check(" 302 " in result["answer"] + " ", f"her upload: {result['answer']}")
+                verdict.check(stored >= 1, "her file is not stored")
+                verdict.check(replaced == 0, f"{replaced} workers replaced")
+    return verdict
+
+
 DRILLS: dict[str, Callable[[argparse.Namespace, Path], Verdict]] = {
     "pg-restart": pg_restart,
     "redis-down": redis_down,
     "worker-kill": worker_kill,
+    "slow-loris": slow_loris,
+    "slow-upload": slow_upload,
 }
 
 
@@ -656,6 +1005,22 @@ def main() -> None:
     )
     parser.add_argument(
         "--drain-timeout", type=float, default=240, help="seconds to wait for routing"
+    )
+    parser.add_argument(
+        "--lorises",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[3, 6, 10],
+        help="slow-loris: connections, before and after, then after only (3,6,10)",
+    )
+    parser.add_argument("--drip-seconds", type=float, default=5, help="slow-loris: a byte every")
+    parser.add_argument("--loris-seconds", type=float, default=150, help="slow-loris: how long")
+    parser.add_argument("--upload-mb", type=float, default=200, help="slow-upload: MiB")
+    parser.add_argument("--rate-kib", type=float, default=100, help="slow-upload: KiB/s")
+    parser.add_argument(
+        "--upload-configurations",
+        nargs="*",
+        choices=list(CONFIGURATIONS),
+        help="slow-upload: which configurations (both, before then after, by default)",
     )
     options = parser.parse_args()
     names = options.drills or list(DRILLS)
