@@ -92,7 +92,10 @@ ADMIN_URL = os.environ.get(
     "BENCH_ADMIN_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/postgres"
 )
 QUEUE = "load-drill"
-REFERENCE = re.compile(r"C-\d{6,}")
+# casework.models.CASE_REFERENCE: this script reads emails before Django is set up.
+REFERENCE = re.compile(
+    r"C-(?:\d{6,}|[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{3})"
+)
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 RECEIPT = re.compile(r'class="receipt-code"[^>]*>([\d ]+)<')
 HTML_TAG = re.compile(r"<html lang=\"([\w-]+)\" dir=\"(\w+)\"")

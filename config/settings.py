@@ -425,6 +425,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django writes a warning naming the path for every 4xx answer ("Bad Request:
+    # /fr/report/your-words/" when her upload is cut): the journal dates it to the second.
+    # Refusals are the site working as meant; 5xx answers, which need the operator, stay.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 # --- REST framework ---------------------------------------------------------------------
