@@ -30,7 +30,7 @@ pg-restart   A PostgreSQL cluster of the drill's own (initdb in a temporary fold
              sealed words with their header, each evidence item its custody and its
              payload, every receipt shown opens a report, and every case is routed.
              Payloads without a row are counted (the hourly orphan sweep removes them
-             once an hour old).
+             two hours after the hour their times are stamped with).
 redis-down   A private redis-server, which is the broker and, as production requires
              (CACHE_URL), the rate limits' counters.  SIGKILLed under load, started
              again (empty, as after a crash) 15 s later.  Passes if every request
@@ -422,7 +422,7 @@ def check_outcome(
     if orphans or partials:
         verdict.say(
             f"  {orphans + partials} blob files without a row: the hourly sweep "
-            "(evidence.tasks.sweep_orphan_blobs) removes them once an hour old"
+            "(evidence.tasks.sweep_orphan_blobs) removes them two hours after their hour stamp"
         )
 
 
