@@ -14,7 +14,8 @@ from tests.processes import celery_worker as start_celery_worker
 from tests.processes import child_env
 
 # Fixtures kept in modules of their own, for every test.
-pytest_plugins = ["tests.support.neutral"]
+# tests.support.workers: what each pytest-xdist worker must have of its own.
+pytest_plugins = ["tests.support.neutral", "tests.support.workers"]
 
 # Playwright's sync API runs an event loop in the test thread; Django would then refuse
 # ORM calls made by the live server's fixtures from that thread.
@@ -62,6 +63,17 @@ def _fresh_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Each test starts in the site's default language (French), as in a fresh process.
+    Django's locale middleware leaves the language of the last page a test client asked
+    for active in the thread; on several xdist workers the test that ran before is not
+    always the same one, so a test must not inherit it."""
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 @pytest.fixture
