@@ -38,10 +38,13 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
     granted on it by manage.py grant_site_role, which logs in as that role to check it.
     Every process the tests start connects as the site's role (tests/processes.py)."""
     from django.core.management import call_command
+    from django.db import connection
     from django.test import override_settings
 
     from tests.processes import site_database_url, test_database_url
 
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        return  # no collected test uses the database, so pytest-django made none
     site = {"DATABASE_OWNER_URL": test_database_url(), "DATABASE_URL": site_database_url()}
     with django_db_blocker.unblock(), override_settings(**site):
         call_command("grant_site_role", create=True, stdout=io.StringIO())

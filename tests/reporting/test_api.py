@@ -200,7 +200,7 @@ def test_evidence_added_with_the_code_opens_for_the_coordinator_and_for_her(
         "items": [{"kind": "image", "size": len(jpeg())}, {"kind": "text", "size": len(chat)}],
     }
     reporter, identity = services.open_receipt(code)
-    photo, text = reporter.report.evidence.order_by("pk")
+    photo, text = reporter.report.evidence.order_by("position")
     assert evidence.read_object(photo.original, [coordinator_key]) == jpeg()
     assert evidence.read_object(text.original, [coordinator_key]) == chat
     assert evidence.read_object(text.original, [identity]) == chat
