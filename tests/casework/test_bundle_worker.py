@@ -17,10 +17,8 @@ import pytest
 from casework import services
 from casework.models import Bundle
 from evidence.age import read_header
-from tests.casework.test_bundles import NARRATIVE, key_of, opened_bag
+from tests.casework.test_bundles import NARRATIVE, key_of, opened_bag, referred_case
 from tests.processes import bundle_builder, descendants, memory_copies, wait_until
-from tests.support.cast import file_report
-from tests.support.uploading import jpeg
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -33,21 +31,9 @@ def canary() -> bytes:
 @pytest.fixture
 def referred_with_canary(cast, canary):
     """As test_bundles.referred, with the canary in her words and in a text file."""
-    report, _ = file_report(
-        narrative=f"{NARRATIVE} {canary.decode()}",
-        files=(("capture écran.jpg", jpeg()), ("menaces.txt", b"x" * 5000 + canary)),
+    return referred_case(
+        cast, narrative=f"{NARRATIVE} {canary.decode()}", text=b"x" * 5000 + canary
     )
-    alice = cast.users["alice"]
-    referral = services.refer_case(
-        report.case,
-        to=cast.orgs["clinic"],
-        service="legal",
-        reason="Plainte au pénal.",
-        actor=alice,
-        identity=key_of(alice),
-    )
-    services.accept_referral(referral, actor=cast.users["leila"])
-    return report.case
 
 
 def forms_of(canary: bytes) -> list[bytes]:

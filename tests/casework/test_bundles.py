@@ -38,12 +38,11 @@ def key_of(user):
     return services.unlock_member_key(user, PASSWORD)
 
 
-@pytest.fixture
-def referred(cast):
+def referred_case(cast, *, narrative: str = NARRATIVE, text: bytes = b"x" * 5000):
     """A case of association A, with a photo and a text file, referred to the legal
     clinic with her consent and accepted by leila."""
     report, _ = file_report(
-        narrative=NARRATIVE, files=(("capture écran.jpg", jpeg()), ("menaces.txt", b"x" * 5000))
+        narrative=narrative, files=(("capture écran.jpg", jpeg()), ("menaces.txt", text))
     )
     alice = cast.users["alice"]
     referral = services.refer_case(
@@ -56,6 +55,11 @@ def referred(cast):
     )
     services.accept_referral(referral, actor=cast.users["leila"])
     return report.case
+
+
+@pytest.fixture
+def referred(cast):
+    return referred_case(cast)
 
 
 @pytest.fixture
