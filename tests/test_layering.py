@@ -1,42 +1,299 @@
-"""Imports run one way (casework -> reporting -> evidence); only evidence touches crypto."""
+"""The house's rules (DESIGN.md "Layers and apps"), read from the code's imports.
+
+Imports run one way: config -> {observatory, bundles} -> casework -> reporting ->
+evidence, and any app may use the HTTP kernel in web/.  Where today's code still breaks
+a rule, the rule's allow-list names each offence; the list only ever shrinks (a listed
+offence that is gone fails too, so the list stays true).  The standalone bundle verifier's
+own rule (the standard library and cryptography only) is in
+tests/evidence/test_bundle_verifier.py.
+"""
 
 from __future__ import annotations
 
 import ast
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
 from tests.processes import REPO
 
+APPS = ("web", "evidence", "reporting", "casework", "observatory", "bundles")
+SHIPPING = ("config", *APPS)
+
 FORBIDDEN = {
-    "evidence": {"reporting", "casework"},
-    "reporting": {"casework", "cryptography"},
-    "casework": {"cryptography"},
+    "evidence": {"web", "reporting", "casework", "observatory", "bundles"},
+    "reporting": {"casework", "observatory", "bundles", "cryptography"},
+    "casework": {"observatory", "bundles", "cryptography"},
+    "observatory": {"bundles", "cryptography"},
+    "bundles": {"observatory", "cryptography"},
     "config": {"cryptography"},
     # The HTTP kernel every app may use: it uses the sealing kernel, never an app.
-    "web": {"reporting", "casework", "cryptography"},
+    "web": {"reporting", "casework", "observatory", "bundles", "cryptography"},
 }
 
 
-def imported_roots(path):
+def shipping_files():
+    for package in SHIPPING:
+        for path in sorted((REPO / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path):
+    """(line, absolute module, names) for every import in ``path``, function-local ones
+    included: an import inside a function closes a circle as surely as one at the top."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    here = module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield node.lineno, alias.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.lineno, node.module.split(".")[0]
+                yield node.lineno, alias.name, ()
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join([*base, module] if module else base)
+            yield node.lineno, module, tuple(alias.name for alias in node.names)
+
+
+def offences(check) -> list[str]:
+    """``check(path, module, names)`` -> what ``path`` did wrong, or None."""
+    found = []
+    for path in shipping_files():
+        for _, module, names in imports(path):
+            offence = check(path, module, names)
+            if offence:
+                found.append(f"{path.relative_to(REPO)} {offence}")
+    return sorted(set(found))
+
+
+def assert_only_allowed(found: list[str], allowed: set[str]) -> None:
+    assert sorted(set(found) - allowed) == [], "a new offence against the rule"
+    assert sorted(allowed - set(found)) == [], "gone: remove it from the allow-list"
+
+
+# --- one way down ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_imports_only_what_the_layering_allows(package):
-    offences = [
-        f"{path.relative_to(REPO)}:{line} imports {root}"
-        for path in sorted((REPO / package).rglob("*.py"))
-        for line, root in imported_roots(path)
-        if root in FORBIDDEN[package]
+    found = [
+        f"{path.relative_to(REPO)}:{line} imports {module}"
+        for path in shipping_files()
+        if path.relative_to(REPO).parts[0] == package
+        for line, module, _ in imports(path)
+        if module.split(".")[0] in FORBIDDEN[package]
     ]
-    assert offences == []
+    assert found == []
+
+
+# Modules that hold the observatory's or the bundles' work inside casework: each moves to
+# its own app, after which casework never imports it.
+NOT_CASEWORK_ALLOWED = {
+    "casework/statistics.py",
+    "casework/views/statistics.py",
+    "casework/services/exports.py",
+    "casework/builder.py",
+    "casework/bundle_content.py",
+    "casework/bundle_summary.py",
+    "casework/services/bundles.py",
+    "casework/services/bundle_recipients.py",
+    "casework/views/bundles.py",
+}
+
+
+def test_casework_holds_no_statistics_or_bundles():
+    present = {p for p in NOT_CASEWORK_ALLOWED if (REPO / p).exists()}
+    assert_only_allowed(present, NOT_CASEWORK_ALLOWED)
+
+
+# Tasks are sent by name (``current_app.send_task("casework.tasks.run_step", ...)``):
+# a module that imports a tasks module to enqueue closes a circle through it.
+TASKS_IMPORTED_ALLOWED = {
+    "casework/services/bundles.py imports casework.tasks",
+    "casework/workflow.py imports casework.tasks",
+}
+
+
+def _imports_tasks(path, module, names):
+    targets = [module, *(f"{module}.{name}" for name in names)]
+    for target in targets:
+        ours = target.endswith(".tasks") and target.split(".")[0] in SHIPPING
+        if ours and module_name(path) != target:
+            return f"imports {target}"
+    return None
+
+
+def test_only_a_tasks_module_imports_itself():
+    assert_only_allowed(offences(_imports_tasks), TASKS_IMPORTED_ALLOWED)
+
+
+# config/ is wiring: settings, URLs (by dotted string), the Celery app, WSGI.  An app
+# imported by config makes config both the top and the bottom of the house.
+CONFIG_IMPORTS_ALLOWED = {
+    "config/admin.py imports casework.auth",
+    "config/admin.py imports casework.forms",
+    "config/urls.py imports casework.views",
+}
+
+
+def _config_imports_an_app(path, module, names):
+    if path.relative_to(REPO).parts[0] == "config" and module.split(".")[0] in APPS:
+        return f"imports {module}"
+    return None
+
+
+def test_config_imports_no_app():
+    assert_only_allowed(offences(_config_imports_an_app), CONFIG_IMPORTS_ALLOWED)
+
+
+# Apps take the HTTP kernel (CSRF, rate limits, parsers, schema hooks) from web/.
+APPS_IMPORT_CONFIG_ALLOWED = {
+    "casework/api.py imports config.schema",
+    "casework/auth.py imports config.ratelimit",
+    "casework/views/signin.py imports config.ratelimit",
+    "reporting/api.py imports config.parsers",
+    "reporting/api.py imports config.schema",
+    "reporting/throttle.py imports config.ratelimit",
+    "reporting/views.py imports config",
+    "reporting/views.py imports config.ratelimit",
+}
+
+
+def _app_imports_config(path, module, names):
+    if path.relative_to(REPO).parts[0] in APPS and module.split(".")[0] == "config":
+        return f"imports {module}"
+    return None
+
+
+def test_apps_import_the_http_kernel_from_web():
+    assert_only_allowed(offences(_app_imports_config), APPS_IMPORT_CONFIG_ALLOWED)
+
+
+# --- inside the apps -----------------------------------------------------------------
+
+# A name with a leading underscore is its module's own business.
+PRIVATE_IMPORTS_ALLOWED = {
+    "casework/services/bundles.py imports casework.services.cases._organization_key",
+    "casework/services/bundles.py imports casework.services.cases._worker",
+    "casework/services/referrals.py imports casework.services.cases._organization_key",
+    "casework/services/referrals.py imports casework.services.cases._touched",
+    "casework/services/referrals.py imports casework.services.cases._worker",
+    "casework/views/referrals.py imports casework.views.cases._case_page",
+    "casework/views/referrals.py imports casework.views.cases._forbidden",
+}
+
+
+def test_no_module_imports_another_modules_private_names():
+    found = [
+        f"{path.relative_to(REPO)} imports {module}.{name}"
+        for path in shipping_files()
+        for _, module, names in imports(path)
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+    assert_only_allowed(found, PRIVATE_IMPORTS_ALLOWED)
+
+
+# The API answers from services and selectors; HTML views are the other door, not its
+# helpers.
+API_IMPORTS_VIEWS_ALLOWED = {"casework/api.py imports casework.views.cases"}
+
+
+def _api_imports_views(path, module, names):
+    ours = module.split(".")[0] in SHIPPING
+    if path.name.startswith("api") and ours and ".views" in f".{module}":
+        return f"imports {module}"
+    return None
+
+
+def test_the_api_does_not_import_the_html_views():
+    assert_only_allowed(offences(_api_imports_views), API_IMPORTS_VIEWS_ALLOWED)
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = {module_name(path): path for path in shipping_files()}
+
+    def known(name):
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph = defaultdict(set)
+    for name, path in paths.items():
+        for _, module, names in imports(path):
+            for target in [f"{module}.{n}" for n in names] or [module]:
+                found = known(target if target in paths else module)
+                if found and found != name:
+                    graph[name].add(found)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iteratively)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for nxt in edges:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph.get(nxt, ())))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+CIRCLES_ALLOWED = {
+    "casework.builder casework.services.bundles casework.services.lifecycle "
+    "casework.tasks casework.workflow",
+}
+
+
+def test_no_import_circle():
+    found = {" ".join(component) for component in circles(import_graph())}
+    assert_only_allowed(found, CIRCLES_ALLOWED)
+
+
+def test_the_circle_finder_finds_one():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+# --- audit rows are written by services ----------------------------------------------
 
 
 def _audit_writes(path):
@@ -58,12 +315,13 @@ def _audit_writes(path):
 
 
 def _views_and_middleware():
-    for app in ("casework", "reporting", "evidence", "config"):
+    for app in SHIPPING:
         root = REPO / app
         yield from root.glob("views*.py")
-        yield from (root / "views").glob("*.py")
-        yield from root.glob("api*.py")
+        yield from root.rglob("views/*.py")
+        yield from root.rglob("api*.py")
         yield from root.glob("auth.py")  # the sign-in middleware
+        yield from root.glob("middleware.py")
 
 
 def test_no_view_writes_an_audit_row_itself():
@@ -71,7 +329,7 @@ def test_no_view_writes_an_audit_row_itself():
     # (casework/audit.py); a view that writes one has an act outside its service.
     offences = [
         f"{path.relative_to(REPO)}:{line}"
-        for path in sorted(_views_and_middleware())
+        for path in sorted(set(_views_and_middleware()))
         for line in _audit_writes(path)
     ]
     assert offences == []
