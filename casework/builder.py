@@ -46,6 +46,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, timedelta
 
 from celery.signals import celeryd_after_setup
@@ -157,20 +158,23 @@ def stop_building() -> None:
 _CHILD_DEFAULTS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1)
 
 
-def build_in_child(bundle_id: int, work=None) -> str:
+def build_in_child(
+    bundle_id: int,
+    *,
+    work: Callable[[int], str],
+    interrupted: Callable[..., None],
+) -> str:
     """Build one bundle in a child process that exits when it is done, and wait for it
-    (see the module's docstring).  ``work(bundle_id)`` is what the child runs:
-    casework.services.bundles.build_bundle unless a test gives another.  What the child
-    did reaches the bundle's row as it always does; if the child ends without finishing
-    (killed, or an error before it could say so), this process fails the bundle and
-    takes the loan back."""
+    (see the module's docstring).  ``work(bundle_id)`` is what the child runs (the
+    bundle service's build, handed in by the task, so that this module, which the
+    service asks for builders, never imports the service).  What the child did reaches
+    the bundle's row as it always does; if the child ends without finishing (killed, or
+    an error before it could say so), this process calls ``interrupted(bundle_id, key,
+    how=...)``, which fails the bundle and takes the loan back."""
     from django.db import connections
-
-    from casework.services import bundles
 
     if identity() is None:
         return "not a builder"
-    work = work or bundles.build_bundle
     # The child opens its own connection: two processes on one socket would mix up the
     # database's answers.  (The heartbeat thread's connection is its own, and the child,
     # which has no such thread, never touches it.)
@@ -203,7 +207,7 @@ def build_in_child(bundle_id: int, work=None) -> str:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(read_end)
-        bundles.interrupted(bundle_id, identity(), how="stopped")
+        interrupted(bundle_id, identity(), how="stopped")
         raise
     with os.fdopen(read_end, "rb") as said:
         outcome = said.read().decode(errors="replace")
@@ -211,7 +215,7 @@ def build_in_child(bundle_id: int, work=None) -> str:
     if code == 0 and outcome:
         return outcome
     how = f"signal {-code}" if code < 0 else f"exit code {code}"
-    bundles.interrupted(bundle_id, identity(), how=how)
+    interrupted(bundle_id, identity(), how=how)
     return "interrupted"
 
 

@@ -45,7 +45,9 @@ def apply_retention() -> int:
 def build_bundle(bundle_id: int) -> str:
     """Build one approved evidence bundle; sent to the one builder lent the keys, which
     builds it in a child process that exits with what it read (casework/builder.py)."""
-    return builder.build_in_child(bundle_id)
+    return builder.build_in_child(
+        bundle_id, work=bundles.build_bundle, interrupted=bundles.interrupted
+    )
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -85,10 +86,17 @@ def dispatch(step_id: int, *, countdown: float | None = None) -> bool:
     after her report committed, and a broker outage must not turn her "report received"
     into an error page.
     """
-    from casework.tasks import run_step  # tasks import this module
-
     try:
-        run_step.apply_async((step_id,), countdown=countdown, retry=False)  # sent after commit
+        # By name: casework.tasks imports this module (CONVENTIONS.md, "Shapes to avoid").
+        current_app.send_task(  # sent after commit
+            "casework.tasks.run_step",
+            args=(step_id,),
+            countdown=countdown,
+            retry=False,
+            # As the task says (ignore_result): otherwise the sender waits on the result
+            # store, which is Redis too, for 20 s when Redis is down.
+            ignore_result=True,
+        )
     except Exception as exc:  # any broker failure means "the sweep sends it"
         logger.warning(
             "workflow step %s not sent (%s); the outbox sweep will send it",

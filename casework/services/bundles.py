@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
@@ -233,10 +234,17 @@ def _record_passed_over(row, bundle: Bundle) -> None:
 
 def _send_to_builder(bundle_id: int, queue: str) -> None:
     # Only from approve_bundle's on_commit: the approved row (and the loan) exist by now.
-    from casework.tasks import build_bundle
-
     try:
-        build_bundle.apply_async((bundle_id,), queue=queue, retry=False)  # sent after commit
+        # By name: casework.tasks imports this module.
+        current_app.send_task(  # sent after commit
+            "casework.tasks.build_bundle",
+            args=(bundle_id,),
+            queue=queue,
+            retry=False,
+            # As the task says (ignore_result): otherwise the sender waits on the result
+            # store, which is Redis too, for 20 s when Redis is down.
+            ignore_result=True,
+        )
     except Exception as exc:  # the broker went down between the ping and now
         logger.warning("bundle %s not sent to its builder (%s)", bundle_id, type(exc).__name__)
         Bundle.objects.filter(pk=bundle_id, state=State.PENDING).update(

@@ -119,7 +119,10 @@ def test_a_build_killed_midway_fails_the_bundle_and_its_loan_is_taken_back(
     assert stanzas(item) == before + 1
 
     # In a child process of this one, as the worker does (casework/tasks.build_bundle).
-    assert builder.build_in_child(bundle.pk, work=claim_then_die) == "interrupted"
+    ended = services.bundles.interrupted
+    assert (
+        builder.build_in_child(bundle.pk, work=claim_then_die, interrupted=ended) == "interrupted"
+    )
 
     bundle.refresh_from_db()
     assert bundle.state == State.FAILED
