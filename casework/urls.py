@@ -1,7 +1,6 @@
 from django.urls import path
 
 from casework.views import bundles, cases, escalations, keys_page, members, referrals, signin
-from casework.views import statistics as statistics_views
 
 app_name = "casework"
 
@@ -60,7 +59,4 @@ urlpatterns = [
     path("my-keys/", keys_page.my_keys, name="my_keys"),
     path("my-keys/<int:recipient_id>/remove/", keys_page.remove_key, name="my_key_remove"),
     path("my-keys/organisation-key/", keys_page.export_key, name="my_org_key"),
-    path("statistics/", statistics_views.statistics_page, name="statistics"),
-    path("statistics.csv", statistics_views.statistics_csv, name="statistics_csv"),
-    path("statistics.json", statistics_views.statistics_json, name="statistics_json"),
 ]

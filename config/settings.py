@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "evidence",
     "reporting",
     "casework",
+    "observatory",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ SERVICE_MODULES = sorted(
         *(REPO / "casework" / "services").glob("*.py"),
         REPO / "reporting" / "services.py",
         REPO / "evidence" / "services.py",
+        REPO / "observatory" / "services.py",
     ]
 )
 

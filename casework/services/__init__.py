@@ -27,7 +27,6 @@ from casework.services.cases import (
     set_legal_hold,
     set_tags,
 )
-from casework.services.exports import export_statistics
 from casework.services.lifecycle import (
     apply_retention,
     erase_case,
@@ -89,7 +88,6 @@ __all__ = [
     "erase_case",
     "escalate_overdue",
     "expire_bundles",
-    "export_statistics",
     "grant_key_access",
     "grant_waiting_member",
     "invite_member",

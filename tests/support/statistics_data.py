@@ -1,5 +1,5 @@
 """Reports, cases and referrals inserted straight into the tables, thousands at a time,
-for the statistics tests (casework/statistics.py counts plaintext routing facts only).
+for the statistics tests (observatory/counts.py counts plaintext routing facts only).
 
 Filing through the reporting service seals every report (scrypt, X25519...): right for
 the tests of filing, far too slow for 3,000 reports.  As bench/queue.py does, each

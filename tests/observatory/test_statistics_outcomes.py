@@ -12,9 +12,13 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from casework import audit, services, statistics
+from casework import audit, services
 from casework.models import Case
-from casework.statistics import SMALL, Period, attacker_bounds
+from observatory import counts
+from observatory.period import Period
+from observatory.suppression import SMALL
+from tests.support.attacker import attacker_bounds
+from tests.support.attacker import audit as attacker_audit
 from tests.support.statistics_data import Filed, insert, moment
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +69,7 @@ def test_cases_closed_are_counted_by_outcome_as_they_stood_at_the_end(cast, monk
         close(case, "not_our_remit", alice, at=moment(last), monkeypatch=monkeypatch)
     close(cases[14], "helped", alice, at=moment(last), monkeypatch=monkeypatch)  # no consent
 
-    counted = statistics.read_outcomes(period)
+    counted = counts.read_outcomes(period)
 
     assert counted == Counter(
         {
@@ -75,14 +79,14 @@ def test_cases_closed_are_counted_by_outcome_as_they_stood_at_the_end(cast, monk
             ("not_our_remit", "urgent"): 2,
         }
     )
-    published = statistics.build(period, today=timezone.localdate()).outcomes
+    published = counts.build(period, today=timezone.localdate()).outcomes
     assert published.grand_total == 13
     assert published.shown[("no_reply", "not_urgent")] == SMALL
     assert published.shown[("not_our_remit", "urgent")] == SMALL
     hidden = [k for k, v in published.shown.items() if not isinstance(v, int)]
     for key, (low, high) in attacker_bounds(published, hidden).items():
         assert low < high, (key, low, high)
-    assert statistics.audit(published) == []
+    assert attacker_audit(published) == []
 
     coordinator = cast.client("coralie")
     page = html.unescape(coordinator.get("/fr/staff/statistics/").content.decode())

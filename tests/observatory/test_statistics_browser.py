@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from casework.statistics import Period
+from observatory.period import Period
 from tests.support.cast import make_cast, signed_in_client
 from tests.support.statistics_data import Filed, insert, realistic
 

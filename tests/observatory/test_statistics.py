@@ -2,8 +2,8 @@
 hidden can be worked out -- by an attacker who solves every equation the export
 holds, the exports read back from their bytes alone.
 
-The attacker is casework.statistics.audit (linear programming, scipy's HiGHS): an
-implementation independent of the suppression's own check (its own simplex).
+The attacker is tests/support/attacker.py's audit (linear programming, scipy's HiGHS):
+an implementation independent of the suppression's own check (its own simplex).
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone, translation
 
-from casework import statistics
 from casework.models import CASE_REFERENCE, AuditEvent, Referral
-from casework.statistics import HIDDEN, SMALL, Period, attacker_bounds, audit, publish
+from observatory.counts import build, read
+from observatory.period import Period
+from observatory.suppression import HIDDEN, SMALL, publish, structure_of
 from reporting import facts
+from tests.support import attacker
+from tests.support.attacker import attacker_bounds, audit
 from tests.support.statistics_data import Filed, insert, moment, months_ending, realistic, refer
 
 REGION_CATEGORY = [
@@ -68,7 +71,7 @@ def test_the_audit_recovers_a_small_cell_from_a_row_total_under_naive_suppressio
 
     problems = audit(naive)
 
-    assert statistics.Problem("exact", ("north", "threats"), 3.0) in problems
+    assert attacker.Problem("exact", ("north", "threats"), 3.0) in problems
     assert attacker_bounds(naive, [("north", "threats")]) == {("north", "threats"): (3, 3)}
 
 
@@ -80,7 +83,7 @@ def test_the_audit_recovers_a_small_total_from_the_grand_total_under_naive_suppr
     problems = audit(naive)
 
     # 72 - 40 - 30: the east's 2 reports, although its total reads "<5".
-    assert statistics.Problem("exact", ("east", None), 2.0) in problems
+    assert attacker.Problem("exact", ("east", None), 2.0) in problems
     assert attacker_bounds(naive, [("east", None)]) == {("east", None): (2, 2)}
 
 
@@ -88,7 +91,7 @@ def test_the_audit_sees_a_small_sum_of_hidden_cells():
     counts = Counter({("north", "threats"): 2, ("north", "doxxing"): 1, ("north", "other"): 30})
     naive = publish(REGION_CATEGORY, counts, secondary=False)
 
-    assert statistics.Problem("small sum", ("north", None), 3) in audit(naive)
+    assert attacker.Problem("small sum", ("north", None), 3) in audit(naive)
 
 
 # --- the suppression passes it -------------------------------------------------------------
@@ -102,7 +105,7 @@ def test_the_same_tables_suppressed_give_nothing_away():
         publication = publish(REGION_CATEGORY, counts)
         assert_nothing_recovered(publication)
         # Primary suppression is untouched: every count under 5 still reads "<5".
-        structure = statistics._structure(publication.dims)
+        structure = structure_of(publication.dims)
         values = structure.true_values(counts)
         for key, value in zip(structure.keys, values, strict=True):
             if value < 5:
@@ -269,7 +272,7 @@ def test_no_small_count_can_be_recovered_from_the_csv_export(cast, year):
     assert response["Content-Type"].startswith("text/csv")
     text = response.content.decode("utf-8")
 
-    publication = statistics.read_csv(text)
+    publication = attacker.read_csv(text)
 
     assert publication.grand_total == len(filed)
     assert len(list(publication.cells())) == len(period.months) * 8 * 13 * 6 * 2
@@ -293,7 +296,7 @@ def test_no_small_count_can_be_recovered_from_the_json_export(cast, year):
     period, filed = year
     data = json.loads(export(cast.client("coralie"), "json", period).content)
 
-    reports, referrals = statistics.read_json(data)
+    reports, referrals = attacker.read_json(data)
 
     assert data["suppression"]["threshold"] == 5
     assert data["period"] == period.as_dict()
@@ -343,7 +346,7 @@ def test_referral_outcomes_are_counted_as_they_stood_at_the_end_of_the_period(ca
         )
     refer(reports[0], to=to, by=by, created_at=later)  # after the period: not counted
 
-    _, referrals, _ = statistics.read(period)
+    _, referrals, _ = read(period)
 
     assert referrals == Counter(
         {
@@ -375,7 +378,7 @@ def test_referral_outcomes_give_nothing_away(cast):
         truth[(state, service)] += 1
 
     data = json.loads(export(cast.client("coralie"), "json", period).content)
-    _, referrals = statistics.read_json(data)
+    _, referrals = attacker.read_json(data)
 
     assert referrals.grand_total == 60
     for key, shown in referrals.cells():
@@ -514,7 +517,7 @@ def test_the_page_draws_a_bar_per_month_and_hatches_the_hidden_ones(cast):
     filed = realistic(7, list(period.months[:10]), reports=700)
     filed += [Filed(month=period.months[10]) for _ in range(2)]  # 2 in one month; 0 in the last
     insert(filed, cast.orgs["association"])
-    months = statistics.build(period).reports
+    months = build(period).reports
 
     with translation.override("fr"):
         response = cast.client("coralie").get("/fr/staff/statistics/")
