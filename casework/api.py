@@ -57,10 +57,10 @@ from casework.serializers import (
     TagsSerializer,
 )
 from casework.views.cases import original_response, stream_chunks, working_copy_mime
-from config.schema import VALIDATION_ERRORS
 from evidence.exceptions import CannotOpen
 from evidence.models import EvidenceItem
 from reporting.serializers import ErrorSerializer
+from web.schema import VALIDATION_ERRORS
 
 SECOND_FACTOR = _("Enter the code from your authenticator app on the sign-in page first.")
 NEW_PASSWORD = _("Choose your own password on the staff pages first.")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CaseworkConfig(AppConfig):
@@ -21,3 +22,15 @@ class CaseworkConfig(AppConfig):
         register_recipient_resolver(report_recipients)
         # ...and evidence, whose orphan sweep must not take a lawyer's bundle file.
         register_live_blob_keys(bundle_files_in_use)
+
+
+class SiteAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin, with our AdminSite (casework/admin_site.py) as the default
+    site: signed into through the staff sign-in, and a password change that keeps one's
+    key."""
+
+    # Named in INSTALLED_APPS in the admin's place.  "casework" there must still mean
+    # CaseworkConfig: Django takes the one class of this module marked default, and
+    # AdminConfig is (hence its module above, not its name, imported here).
+    default = False
+    default_site = "casework.admin_site.AdminSite"

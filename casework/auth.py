@@ -31,9 +31,9 @@ from django.utils.translation import gettext as _
 
 from casework import services
 from casework.audit import Action
-from config.ratelimit import Window, add_to_count, cached_count, forget_count
 from evidence import keys
 from evidence.exceptions import CannotOpen
+from web.ratelimit import Window, add_to_count, cached_count, forget_count
 
 logger = logging.getLogger(__name__)
 

@@ -83,7 +83,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- applications -----------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "config.apps.SiteAdminConfig",  # django.contrib.admin with a key-keeping password form
+    "casework.apps.SiteAdminConfig",  # django.contrib.admin with a key-keeping password form
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     # Our own apps, in the order of the import rule: casework -> reporting -> evidence.
     "evidence",
+    "web",  # the HTTP kernel any app may use; an app for its system checks
     "reporting",
     "casework",
     "observatory",
@@ -104,14 +105,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: nothing after it sees a reporter's address, browser or referrer.
-    "config.privacy.ForgetClientMiddleware",
+    "web.privacy.ForgetClientMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.SecurityHeadersMiddleware",
+    "web.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Django's, accepting the hidden origin that no-referrer makes (config/csrf.py).
-    "config.csrf.HiddenOriginCsrfViewMiddleware",
+    # Django's, accepting the hidden origin that no-referrer makes (web/csrf.py).
+    "web.csrf.HiddenOriginCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): has this session passed its second factor?
     "django_otp.middleware.OTPMiddleware",
@@ -124,7 +125,7 @@ MIDDLEWARE = [
 ]
 
 # Django's W003 looks for its own CSRF middleware by name and cannot see the subclass
-# above; config/checks.py checks for that subclass instead.
+# above; web/checks.py checks for that subclass instead.
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 ROOT_URLCONF = "config.urls"
@@ -141,7 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.site",
+                "web.context_processors.site",
             ],
         },
     },
@@ -232,10 +233,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# --- security headers (the rest is in config.middleware) --------------------------------
+# --- security headers (the rest is in web.middleware) -----------------------------------
 
 # A reporter's browser must not tell any site, this one included, where she came from.
-# Browsers then send "Origin: null" on this site's own form posts; config/csrf.py checks
+# Browsers then send "Origin: null" on this site's own form posts; web/csrf.py checks
 # those by Sec-Fetch-Site instead of the origin.
 SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -333,14 +334,14 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             # A Redis that is down must cost a request milliseconds, not a hang: the
-            # limits then fail open (config/ratelimit.py).
+            # limits then fail open (web/ratelimit.py).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-# Rate limits (config/ratelimit.py, reporting/throttle.py): never by address, always per
+# Rate limits (web/ratelimit.py, reporting/throttle.py): never by address, always per
 # browser session and across the whole site.  Wrong receipt codes per session (15 min)
 # and per minute site-wide; reports filed per session (hour) and per minute site-wide;
 # failed staff sign-ins per minute site-wide (each account also locks on its own, above).
@@ -417,7 +418,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"scrub": {"()": "config.privacy.ScrubLogFilter"}},
+    "filters": {"scrub": {"()": "web.privacy.ScrubLogFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -438,7 +439,7 @@ REST_FRAMEWORK = {
     # JSON only: the browsable API needs inline scripts that the CSP forbids.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser, with a bound on nesting (a 400, not a RecursionError's 500).
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["web.parsers.BoundedJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Signed-in sessions only.  DRF's default also takes HTTP Basic, which would let
     # anyone try staff passwords on any API address without the sign-in page's locks.
@@ -455,10 +456,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The answers DRF gives around the views (unreadable body, wrong media type, rate
-    # limits) and the true shape of its validation errors (config/schema.py).
+    # limits) and the true shape of its validation errors (web/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.document_error_answers",
+        "web.schema.document_error_answers",
     ],
 }
 

@@ -3,14 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from casework.views import bundles
-from config.health import healthz
 
-handler400 = "config.errors.bad_request"
-handler404 = "config.errors.not_found"
-handler500 = "config.errors.server_error"
+handler400 = "web.errors.bad_request"
+handler404 = "web.errors.not_found"
+handler500 = "web.errors.server_error"
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    path("", include("web.urls")),  # /healthz
     path("admin/", admin.site.urls),
     # Not under a language prefix: a mobile app or a messaging bot names its language
     # in the request.

@@ -23,8 +23,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.parsers import BoundedJSONParser
-from config.schema import VALIDATION_ERRORS
 from evidence.exceptions import UploadRefused
 from evidence.uploads import Refusal, SealingUploadHandler
 from reporting import services, throttle
@@ -39,6 +37,8 @@ from reporting.serializers import (
     NewReportSerializer,
     ReceiptSerializer,
 )
+from web.parsers import BoundedJSONParser
+from web.schema import VALIDATION_ERRORS
 
 RECEIPT_SCHEME = "Receipt"
 FILES_REFUSED = _(

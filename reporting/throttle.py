@@ -17,7 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from config.ratelimit import (
+from web.ratelimit import (
     Window,
     attempt_taken,
     note_in_session,

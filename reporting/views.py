@@ -25,8 +25,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from config import csrf
-from config.ratelimit import too_many, until_an_hour_after
 from evidence import keys
 from evidence.exceptions import CannotOpen, UploadRefused
 from evidence.uploads import DiscardingUploadHandler, Refusal, SealingUploadHandler
@@ -34,6 +32,8 @@ from reporting import forms, services, throttle
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.facts import Language, Service
 from reporting.models import ConsentRequest, Message, Report
+from web import csrf
+from web.ratelimit import too_many, until_an_hour_after
 
 _INTAKE = "intake"
 _RECEIPT = "receipt_to_show"

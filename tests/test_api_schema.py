@@ -182,7 +182,7 @@ def flatmap_path_parameters(context, path_parameters):
 def answers_as_described(case, **credentials) -> None:
     """Send the case; its answer must be one the schema describes, even at an address
     that matches no URL (a case id of -1, a node id with a slash): the API's 404 is JSON
-    there too (config/errors.py)."""
+    there too (web/errors.py)."""
     case.call_and_validate(app=APP, checks=CHECKS, **credentials)
 
 

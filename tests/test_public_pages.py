@@ -122,7 +122,7 @@ def test_a_missing_page_answers_in_the_visitors_language_with_the_quick_exit(cli
 def test_a_server_error_page_keeps_the_quick_exit(rf):
     from django.utils import translation
 
-    from config.errors import server_error
+    from web.errors import server_error
 
     with translation.override("ar"):
         response = server_error(rf.get("/ar/"))
@@ -140,7 +140,7 @@ def test_a_lost_database_answers_503_saying_nothing_was_kept(rf, language, text)
     from django.db import OperationalError
     from django.utils import translation
 
-    from config.errors import server_error
+    from web.errors import server_error
 
     # Django calls the handler inside its except block; the outage is the exception.
     with translation.override(language):
@@ -166,7 +166,7 @@ def test_a_page_that_only_reads_does_not_claim_something_was_lost(rf):
     from django.db import OperationalError
     from django.utils import translation
 
-    from config.errors import server_error
+    from web.errors import server_error
 
     with translation.override("fr"):
         try:
@@ -184,7 +184,7 @@ def test_a_session_lost_with_the_database_is_an_outage_not_a_bad_request(rf):
     from django.db import OperationalError
     from django.utils import translation
 
-    from config.errors import bad_request
+    from web.errors import bad_request
 
     with translation.override("ar"):
         try:

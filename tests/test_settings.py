@@ -124,7 +124,7 @@ def test_the_checks_notice_a_site_without_csrf_protection(settings):
     from django.core import checks
 
     settings.MIDDLEWARE = [
-        m for m in settings.MIDDLEWARE if m != "config.csrf.HiddenOriginCsrfViewMiddleware"
+        m for m in settings.MIDDLEWARE if m != "web.csrf.HiddenOriginCsrfViewMiddleware"
     ]
     errors = checks.run_checks(tags=[checks.Tags.security])
     assert "safe_report.E001" in [error.id for error in errors]

@@ -35,7 +35,7 @@ from casework.auth import (
 )
 from casework.exceptions import WrongPassword
 from casework.forms import ChangePasswordForm, CodeForm, EnrolForm, SignInForm
-from config.ratelimit import too_many, wait_minutes
+from web.ratelimit import too_many, wait_minutes
 
 RECOVERY_CODES = 10
 

@@ -419,7 +419,7 @@ def test_the_schema_describes_the_three_endpoints(client):
         "Authorization",
     )
     assert set(paths["/api/reports/"]["post"]["responses"]) == {"201", "400", "415", "429", "503"}
-    # The limits' answer says how long to wait (config/schema.py, reporting/throttle.py).
+    # The limits' answer says how long to wait (web/schema.py, reporting/throttle.py).
     throttled = paths["/api/reports/mine/"]["get"]["responses"]["429"]
     assert throttled["headers"]["Retry-After"]["required"] is True
 

@@ -2,18 +2,21 @@
 
 For the operator's monitoring and the load balancer.  It names what is down and nothing
 more: no error text, host name or credential reaches the response.
+
+The broker asked is Celery's ``current_app``: the project's app (config/celery.py), which
+Django loads with its settings and which Celery's Django fix-up makes every thread's
+default.  The kernel does not import config, which sits above every app.
 """
 
 from __future__ import annotations
 
 import logging
 
+from celery import current_app
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from config.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ def database_is_up() -> bool:
 
 def broker_is_up() -> bool:
     try:
-        with celery_app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             # max_retries=0: answer now; a health check that retries hides the outage.
             conn.ensure_connection(max_retries=0)
             client = getattr(conn.default_channel, "client", None)

@@ -5,7 +5,7 @@ the person behind it: the client address, the user agent, the referrer and the h
 proxy adds to carry the address.  Nothing later (views, error reports, loggers) can
 store what is no longer there.  Only the operator's admin (/admin/) keeps them; every
 other page, staff pages included, loses them, and no rate limit needs them
-(config/ratelimit.py).
+(web/ratelimit.py).
 
 ``ScrubLogFilter`` is the second line: it drops the request that Django attaches to some
 log records, and masks anything shaped like an IP address in a log message.

@@ -9,8 +9,8 @@ from pathlib import Path
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from config.privacy import IDENTIFYING_HEADERS, ForgetClientMiddleware, ScrubLogFilter
 from tests.processes import REPO
+from web.privacy import IDENTIFYING_HEADERS, ForgetClientMiddleware, ScrubLogFilter
 
 HEADERS = {
     "REMOTE_ADDR": "203.0.113.9",

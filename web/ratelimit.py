@@ -1,6 +1,6 @@
 """Rate limits that never look at who is asking.
 
-A reporter's address is never read (config/privacy.py), so limits cannot be per address.
+A reporter's address is never read (web/privacy.py), so limits cannot be per address.
 Two kinds are used instead: per browser session (the person at the keyboard, counted in
 her session), and site-wide, counted in the cache: Redis in production, shared by every
 web worker, so that two gunicorn workers do not each allow the full budget.
@@ -93,6 +93,7 @@ def _session_counter(request: HttpRequest, name: str, window: int) -> str | None
     key = request.session.session_key
     if key is None:
         return None
+    # The salt keeps this module's first name: counters already in Redis stay hers.
     mac = salted_hmac("config.ratelimit.session", f"{key}:{name}:{window}").hexdigest()[:32]
     return f"rate:session:{mac}"
 

@@ -1,9 +1,18 @@
+"""The site's admin (``admin.site``), named by ``casework.apps.SiteAdminConfig``.
+
+Django imports it on the first use of ``admin.site``, when the admin modules are
+discovered and every model is loaded: it may import casework's views and forms.
+"""
+
 from urllib.parse import quote
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+
+from casework.auth import LockingPasswordChangeView
+from casework.forms import KeyKeepingPasswordChangeForm
 
 
 class AdminSite(admin.AdminSite):
@@ -24,12 +33,8 @@ class AdminSite(admin.AdminSite):
         return redirect(f"{reverse(step)}?next={quote(target, safe='/')}")
 
     def password_change(self, request, extra_context=None):
-        # Imported here: this module is loaded while the app registry is being built.
         # The view counts a wrong current password as a failed sign-in, and refuses
         # (signing out) once the account is locked, as the sign-in pages do.
-        from casework.auth import LockingPasswordChangeView
-        from casework.forms import KeyKeepingPasswordChangeForm
-
         request.current_app = self.name
         return LockingPasswordChangeView.as_view(
             form_class=KeyKeepingPasswordChangeForm,
