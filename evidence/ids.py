@@ -41,10 +41,6 @@ def random_id() -> int:
     return RANDOM_ID_FLOOR + secrets.randbelow(RANDOM_ID_CEILING - RANDOM_ID_FLOOR)
 
 
-def is_random_id(value: int) -> bool:
-    return RANDOM_ID_FLOOR <= value < RANDOM_ID_CEILING
-
-
 def next_position(siblings: QuerySet) -> int:
     """The position after the last of ``siblings`` (1 for the first).
 

@@ -1,7 +1,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from reporting import api, guide_api
+from reporting import api
+from reporting.guide import api as guide_api
 
 app_name = "api"
 

@@ -183,7 +183,7 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in the request's language.")
 
 
-# --- the first-response guide (reporting/guide_api.py) -----------------------------------
+# --- the first-response guide (reporting/guide/api.py) -----------------------------------
 # Read-only answers, built from reporting/guide's dataclasses.
 
 GUIDE_NODE_TYPES = [("question", "question"), ("advice", "advice")]

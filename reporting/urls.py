@@ -1,6 +1,7 @@
 from django.urls import path
 
-from reporting import views, views_guide
+from reporting import views
+from reporting.guide import views as guide_views
 
 app_name = "reporting"
 
@@ -24,7 +25,7 @@ urlpatterns = [
 # (reporting/guide/checks.py), so it never hides a node.
 
 urlpatterns += [
-    path("guide/", views_guide.guide_start, name="guide"),
-    path("guide/talk-to-someone/", views_guide.guide_talk, name="guide_talk"),
-    path("guide/<slug:node_id>/", views_guide.guide_node, name="guide_node"),
+    path("guide/", guide_views.guide_start, name="guide"),
+    path("guide/talk-to-someone/", guide_views.guide_talk, name="guide_talk"),
+    path("guide/<slug:node_id>/", guide_views.guide_node, name="guide_node"),
 ]

@@ -2,8 +2,9 @@
 
 A decision tree, no language model: reliable, and the same for everyone who gives the
 same answers.  The tree is data, one JSON file per language under ``content/``, edited by
-NGO staff without touching code (docs/GUIDE.md).  The pages (reporting/views_guide.py)
-and the messaging-bot API (reporting/guide_api.py) read it through this module only.
+NGO staff without touching code (docs/GUIDE.md).  The pages (reporting/guide/views.py)
+and the messaging-bot API (reporting/guide/api.py) read it through this module only; it
+imports neither.
 
 Loading checks every file (reporting/guide/checks.py) and refuses the whole guide if any
 file is wrong: a half-translated tree would send her down a path that does not exist in
@@ -23,6 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf.locale import LANG_INFO
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from reporting.guide import checks
 
@@ -93,6 +96,14 @@ class Card:
     actions: tuple[str, ...]
 
 
+# A card's kind as the pages and the API name it (checks.KINDS lists the kinds).
+KIND_LABELS = {
+    "technical": _("Technical"),
+    "legal": _("Legal"),
+    "psychological": _("Psychological"),
+}
+
+
 @dataclass(frozen=True)
 class Advice:
     id: str
@@ -145,6 +156,13 @@ class Guide:
 
     def centres_in(self, region: str) -> tuple[ListeningCentre, ...]:
         return tuple(c for c in self.listening_centres if c.region == region)
+
+
+def node_url(tree: Guide, node_id: str) -> str:
+    """The page of a node (the start has the guide's own address); the API links to it too."""
+    if node_id == tree.start:
+        return reverse("reporting:guide")
+    return reverse("reporting:guide_node", args=[node_id])
 
 
 # --- reading and checking the files -----------------------------------------------------

@@ -12,17 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from reporting import guide
 from reporting.facts import Region
-
-KIND_LABELS = {
-    "technical": _("Technical"),
-    "legal": _("Legal"),
-    "psychological": _("Psychological"),
-}
+from reporting.guide import KIND_LABELS, node_url
 
 
 def _guide() -> guide.Guide:
@@ -30,13 +24,6 @@ def _guide() -> guide.Guide:
     if found is None:
         raise Http404
     return found
-
-
-def node_url(tree: guide.Guide, node_id: str) -> str:
-    """The page of a node (the start has the guide's own address); the API links to it too."""
-    if node_id == tree.start:
-        return reverse("reporting:guide")
-    return reverse("reporting:guide_node", args=[node_id])
 
 
 def _render_node(request: HttpRequest, tree: guide.Guide, node: guide.Node) -> HttpResponse:

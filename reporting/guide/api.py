@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 
 from reporting import guide
 from reporting.facts import Region
+from reporting.guide import KIND_LABELS, node_url
 from reporting.serializers import ErrorSerializer, GuideNodeSerializer, GuideTalkSerializer
-from reporting.views_guide import KIND_LABELS, node_url
 
 LANG = OpenApiParameter(
     "lang",
