@@ -2,7 +2,6 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from casework.views import bundles
 from config.health import healthz
 
 handler400 = "config.errors.bad_request"
@@ -16,9 +15,9 @@ urlpatterns = [
     # in the request.
     path("api/", include("reporting.api_urls")),
     path("api/staff/", include("casework.api_urls")),
-    # Stable addresses, no language: what anyone checking an evidence bundle needs.
-    path("bundles/signing-key.pem", bundles.signing_key, name="bundle_signing_key"),
-    path("bundles/verify_bundle.py", bundles.verifier, name="bundle_verifier"),
+    # Stable addresses, no language: what anyone checking an evidence bundle needs
+    # (bundles/signing-key.pem, bundles/verify_bundle.py).
+    path("bundles/", include("evidence.urls")),
 ]
 
 # Every public page carries its language in the path (/fr/, /ar/, /en/): a bookmark or a

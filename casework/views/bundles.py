@@ -1,10 +1,7 @@
 """Evidence bundles on the staff pages: ask (a legal partner), approve or refuse (the
-case's organisation), follow its building, download.  Plus the two public files anyone
-verifying a bundle needs: the signing key and the verifier."""
+case's organisation), follow its building, download."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from django import forms
 from django.contrib import messages
@@ -21,10 +18,7 @@ from casework.exceptions import KeyLocked, NotAllowed
 from casework.models import Bundle, Case
 from casework.services.bundle_recipients import recipients_of
 from casework.services.bundles import FAILURE_NEXT, BundleRefused, failure_text
-from evidence import bundles as bundle_format
 from evidence.blobstore import blob_store
-
-VERIFIER = Path(__file__).resolve().parent.parent.parent / "evidence" / "verify_bundle.py"
 
 REFUSALS = {
     "open": gettext_lazy("A bundle of this case is already asked for or being built."),
@@ -205,21 +199,3 @@ def download_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpRespon
     )
     response["Content-Length"] = str(bundle.size)
     return response
-
-
-@require_GET
-def signing_key(request: HttpRequest) -> HttpResponse:
-    """The platform's public signing key, at a stable address: what a bundle's
-    signature is checked against."""
-    return HttpResponse(bundle_format.public_key_pem(), content_type="text/plain; charset=utf-8")
-
-
-@require_GET
-def verifier(request: HttpRequest) -> HttpResponse:
-    """The standalone verifier (Python 3 and `cryptography`), to check a bundle anywhere."""
-    return FileResponse(
-        VERIFIER.open("rb"),
-        as_attachment=True,
-        filename="verify_bundle.py",
-        content_type="text/x-python",
-    )

@@ -287,15 +287,6 @@ def test_an_expired_bundle_loses_its_file(
     assert bundle.blob_key not in {key for key, _ in blob_store().listing()}
 
 
-def test_the_signing_key_and_the_verifier_are_published(client):
-    key = client.get("/bundles/signing-key.pem")
-    assert key.status_code == 200
-    assert key.content.startswith(b"-----BEGIN PUBLIC KEY-----")
-    script = client.get("/bundles/verify_bundle.py")
-    assert script.status_code == 200
-    assert b"def verify(" in b"".join(script.streaming_content)
-
-
 def test_retention_erases_the_refusal_and_a_bundle_still_waiting(
     cast, referred, running_builder, settings, django_capture_on_commit_callbacks
 ):
