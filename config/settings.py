@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "evidence",
     "reporting",
     "casework",
+    "bundles",
 ]
 
 MIDDLEWARE = [
@@ -400,7 +401,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "remind-assignees": {"task": "casework.tasks.remind_assignees", "schedule": 3600.0},
     "apply-retention": {"task": "casework.tasks.apply_retention", "schedule": 3600.0},
-    "expire-bundles": {"task": "casework.tasks.expire_bundles", "schedule": 3600.0},
+    "expire-bundles": {"task": "bundles.tasks.expire_bundles", "schedule": 3600.0},
     "clear-expired-sessions": {
         "task": "reporting.tasks.clear_expired_sessions",
         "schedule": 3600.0,

@@ -25,6 +25,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     # Staff pages carry the language too: caseworkers read French or Arabic.
     path("staff/", include("casework.urls")),
+    path("staff/", include("bundles.urls")),
     path("", include("reporting.urls")),
     prefix_default_language=True,
 )
