@@ -49,7 +49,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, timedelta
 
-from celery.signals import celeryd_after_setup
+from celery.signals import celeryd_after_setup, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
 from django.utils import timezone
@@ -137,8 +137,9 @@ def _keep_saying_alive(hostname: str, stop: threading.Event) -> None:
 
 
 def stop_building() -> None:
-    """Forget this process's key and stop saying it is alive (a worker's shutdown, a
-    test's end): whatever was lent to it opens for nobody any more."""
+    """Forget this process's key and stop saying it is alive (a worker's shutdown,
+    ``_on_worker_shutdown``; a test's end): whatever was lent to it opens for nobody any
+    more."""
     global _identity, _name  # see become_builder
     _stop.set()
     _identity, _name = None, ""
@@ -219,6 +220,16 @@ def _on_worker_start(sender: str, instance, conf, **kwargs) -> None:
     # lifetime, and each bundle is built in a child of it (build_in_child).
     queues.select_add(private_queue(sender))
     become_builder(sender)
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(sender, **kwargs) -> None:
+    # Sent in the worker's own process once its pool has stopped (a warm shutdown waits
+    # for the bundle being built): the key goes now, and the row stops being renewed, so
+    # approvals pass this builder over three beats later at the latest.  A worker that is
+    # no builder has nothing to forget.
+    if identity() is not None:
+        stop_building()
 
 
 def live_builders() -> list:

@@ -13,6 +13,7 @@ import signal
 from datetime import timedelta
 
 import pytest
+from celery.signals import worker_shutdown
 from django.utils import timezone
 
 from bundles import build, builder
@@ -135,3 +136,23 @@ def test_a_build_killed_midway_fails_the_bundle_and_its_loan_is_taken_back(
         f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/"
     )
     assert "s'est arrêté pendant sa constitution" in html.unescape(page.content.decode())
+
+
+@pytest.mark.django_db
+def test_a_builder_forgets_its_key_when_its_worker_shuts_down():
+    builder.become_builder("pytest-shutdown-builder@localhost")
+    alive = builder._stop
+    try:
+        # What Celery sends in the worker's own process once its pool has stopped.
+        worker_shutdown.send(sender=None)
+        assert builder.identity() is None
+        assert builder.name() == ""
+        assert alive.is_set()  # its "I am alive" thread stops
+    finally:
+        builder.stop_building()
+
+
+def test_a_worker_that_is_no_builder_shuts_down_as_it_always_did():
+    assert builder.identity() is None
+    worker_shutdown.send(sender=None)
+    assert builder.identity() is None
