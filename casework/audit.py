@@ -75,7 +75,7 @@ class Action:
     BUNDLE_DOWNLOADED = "bundle.downloaded"
     BUNDLE_EXPIRED = "bundle.expired"
     # A bundle builder's row that the platform's signing key did not sign, passed over
-    # at an approval: someone wrote it into the database (casework/builder.py).
+    # at an approval: someone wrote it into the database (bundles/builder.py).
     BUNDLE_BUILDER_REFUSED = "bundle_builder.refused"
     # A lawyer's own age recipient for her bundles (a public key), added or removed.
     BUNDLE_RECIPIENT_ADDED = "bundle_recipient.added"

@@ -505,8 +505,10 @@ class WorkflowStep(models.Model):
         return f"{self.kind} step {self.pk}"
 
 
+# The evidence bundles app's models (bundles/), still here with their migrations until a
+# migration moves their tables (bundles/__init__.py).
 class BundleBuilder(models.Model):
-    """A worker process that builds evidence bundles (casework/bundles.py).
+    """A worker process that builds evidence bundles (bundles/builder.py).
 
     It made an X25519 identity when it started, in its memory only: never written to
     the database, the disk or Redis.  Approving a bundle lends that identity access to
@@ -521,7 +523,7 @@ class BundleBuilder(models.Model):
     heard_at = models.DateTimeField()  # it says it is alive every CASEWORK_BUILDER_BEAT s
     # The platform's signing key over (name, recipient, started_at), base64: a row that
     # someone with only database access wrote has none that verifies, and is lent
-    # nothing (casework/builder.py, "Who may be a builder").
+    # nothing (bundles/builder.py, "Who may be a builder").
     signature = models.CharField(max_length=100, blank=True)
 
     def __str__(self) -> str:

@@ -22,15 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from casework import workflow
-from casework.models import (
-    Bundle,
-    Case,
-    Membership,
-    Organization,
-    Referral,
-    User,
-    WorkflowStep,
-)
+from casework.models import Case, Membership, Organization, Referral, User, WorkflowStep
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +51,15 @@ def coordination_addresses() -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-def _send(addresses: list[str], subject: str, template: str, context: dict) -> int:
+def send(addresses: list[str], subject: str, template: str, context: dict) -> int:
+    """One message to ``addresses`` (all in Bcc), its body rendered from ``template`` (a
+    template name); the current step is forgotten once the mail server accepted it.
+    Other apps' performers (bundles/notifications.py) send through it too."""
     if not addresses:
         # Nobody to tell by email: the case is in the queue all the same.
         logger.info("no address to notify for %s", template)
         return 0
-    body = render_to_string(f"casework/email/{template}.txt", context)
+    body = render_to_string(template, context)
     step_message_id = workflow.message_id()
     message = EmailMessage(
         subject=f"[{settings.OTP_TOTP_ISSUER}] {subject}",
@@ -94,10 +89,10 @@ def new_case(step: WorkflowStep) -> None:
     if case is None or case.status != Case.Status.NEW:
         return  # someone already took it: no point calling everyone
     with translation.override(settings.LANGUAGE_CODE):
-        _send(
+        send(
             organization_addresses(case.organization),
             _("New case %(reference)s is waiting") % {"reference": case.reference},
-            "new_case",
+            "casework/email/new_case.txt",
             {
                 "case": case,
                 "organization": case.organization,
@@ -118,10 +113,10 @@ def activity(step: WorkflowStep) -> None:
     else:  # nobody has it yet: whoever watches the organisation's queue
         addresses = organization_addresses(case.organization)
     with translation.override(settings.LANGUAGE_CODE):
-        _send(
+        send(
             addresses,
             _("Something new on case %(reference)s") % {"reference": case.reference},
-            "activity",
+            "casework/email/activity.txt",
             {"case": case, "link": _link("casework:case", case.pk)},
         )
 
@@ -132,10 +127,10 @@ def escalation(step: WorkflowStep) -> None:
     if case is None or case.status != Case.Status.NEW:
         return  # acknowledged meanwhile
     with translation.override(settings.LANGUAGE_CODE):
-        _send(
+        send(
             coordination_addresses(),
             _("Case %(reference)s was not acknowledged in time") % {"reference": case.reference},
-            "escalation",
+            "casework/email/escalation.txt",
             {
                 "case": case,
                 "organization": case.organization,
@@ -158,10 +153,10 @@ def reminder(step: WorkflowStep) -> None:
     if not cases:
         return
     with translation.override(settings.LANGUAGE_CODE):
-        _send(
+        send(
             [user.email],
             _("%(count)d of your cases are waiting for you") % {"count": len(cases)},
-            "reminder",
+            "casework/email/reminder.txt",
             {
                 "cases": [(c.reference, _link("casework:case", c.pk)) for c in cases],
                 "days": settings.CASEWORK_REMINDER_DAYS,
@@ -183,11 +178,11 @@ def referral_offered(step: WorkflowStep) -> None:
     if referral is None or referral.state != Referral.State.OFFERED:
         return
     with translation.override(settings.LANGUAGE_CODE):
-        _send(
+        send(
             organization_addresses(referral.to_organization),
             _("%(organization)s asks you to take a case")
             % {"organization": referral.from_organization.name},
-            "referral_offered",
+            "casework/email/referral_offered.txt",
             {"referral": referral, "link": _link("casework:referrals")},
         )
 
@@ -200,55 +195,13 @@ def referral_answered(step: WorkflowStep) -> None:
     referrer = referral.referred_by
     addresses = [referrer.email] if referrer.is_active and referrer.email else []
     with translation.override(settings.LANGUAGE_CODE):
-        _send(
+        send(
             addresses or organization_addresses(referral.from_organization),
             _("Referral of case %(reference)s: %(state)s")
             % {
                 "reference": referral.case.reference,
                 "state": referral.get_state_display(),
             },
-            "referral_answered",
+            "casework/email/referral_answered.txt",
             {"referral": referral, "link": _link("casework:case", referral.case_id)},
-        )
-
-
-def _bundle(step: WorkflowStep) -> Bundle | None:
-    return (
-        Bundle.objects.filter(pk=step.detail.get("bundle"))
-        .select_related("case__organization", "organization", "requested_by")
-        .first()
-    )
-
-
-@workflow.performs(Kind.BUNDLE_REQUESTED)
-def bundle_requested(step: WorkflowStep) -> None:
-    bundle = _bundle(step)
-    if bundle is None or bundle.state != Bundle.State.REQUESTED:
-        return
-    with translation.override(settings.LANGUAGE_CODE):
-        _send(
-            organization_addresses(bundle.case.organization),
-            _("%(organization)s asks for an evidence bundle of case %(reference)s")
-            % {"organization": bundle.organization.name, "reference": bundle.case.reference},
-            "bundle_requested",
-            {"bundle": bundle, "link": _link("casework:case", bundle.case_id)},
-        )
-
-
-@workflow.performs(Kind.BUNDLE_ANSWERED)
-def bundle_answered(step: WorkflowStep) -> None:
-    bundle = _bundle(step)
-    if bundle is None:
-        return
-    lawyer = bundle.requested_by
-    with translation.override(settings.LANGUAGE_CODE):
-        _send(
-            [lawyer.email] if lawyer.is_active and lawyer.email else [],
-            _("Evidence bundle of case %(reference)s: %(state)s")
-            % {"reference": bundle.case.reference, "state": bundle.get_state_display()},
-            "bundle_answered",
-            {
-                "bundle": bundle,
-                "link": _link("casework:bundle", bundle.case_id, bundle.uuid),
-            },
         )

@@ -7,8 +7,8 @@ the outbox sweep, does the work once (casework/workflow.py).
 
 from celery import shared_task
 
-from casework import builder, workflow
-from casework.services import bundles, lifecycle
+from casework import workflow
+from casework.services import lifecycle
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -39,18 +39,3 @@ def remind_assignees() -> int:
 def apply_retention() -> int:
     """Beat, hourly: crypto-erase closed cases past the retention period."""
     return lifecycle.apply_retention()
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def build_bundle(bundle_id: int) -> str:
-    """Build one approved evidence bundle; sent to the one builder lent the keys, which
-    builds it in a child process that exits with what it read (casework/builder.py)."""
-    return builder.build_in_child(
-        bundle_id, work=bundles.build_bundle, interrupted=bundles.interrupted
-    )
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def expire_bundles() -> int:
-    """Beat, hourly: ready bundles past their date lose their file."""
-    return bundles.expire_bundles()

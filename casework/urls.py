@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.views import bundles, cases, escalations, keys_page, members, referrals, signin
+from casework.views import cases, escalations, members, referrals, signin
 
 app_name = "casework"
 
@@ -39,24 +39,4 @@ urlpatterns = [
     path("referrals/", referrals.inbox, name="referrals"),
     path("referrals/<int:referral_id>/accept/", referrals.accept, name="referral_accept"),
     path("referrals/<int:referral_id>/decline/", referrals.decline, name="referral_decline"),
-    path("cases/<int:case_id>/bundles/", bundles.request_bundle, name="bundle_request"),
-    path("cases/<int:case_id>/bundles/<uuid:bundle_id>/", bundles.bundle_page, name="bundle"),
-    path(
-        "cases/<int:case_id>/bundles/<uuid:bundle_id>/approve/",
-        bundles.approve_bundle,
-        name="bundle_approve",
-    ),
-    path(
-        "cases/<int:case_id>/bundles/<uuid:bundle_id>/refuse/",
-        bundles.refuse_bundle,
-        name="bundle_refuse",
-    ),
-    path(
-        "cases/<int:case_id>/bundles/<uuid:bundle_id>/download/",
-        bundles.download_bundle,
-        name="bundle_download",
-    ),
-    path("my-keys/", keys_page.my_keys, name="my_keys"),
-    path("my-keys/<int:recipient_id>/remove/", keys_page.remove_key, name="my_key_remove"),
-    path("my-keys/organisation-key/", keys_page.export_key, name="my_org_key"),
 ]

@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 Kind = WorkflowStep.Kind
 State = WorkflowStep.State
 
-# kind -> the function that does it, given the step (casework/notifications.py fills it).
+# kind -> the function that does it, given the step: casework/notifications.py fills it,
+# and so do apps above casework for their own kinds (bundles/notifications.py).
 PERFORMERS: dict[str, Callable[[WorkflowStep], None]] = {}
 
 

@@ -95,12 +95,13 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    # Our own apps, in the order of the import rule: casework -> reporting -> evidence.
+    # Our own apps, lowest first: evidence <- reporting <- casework <- {observatory, bundles}.
     "evidence",
     "web",  # the HTTP kernel any app may use; an app for its system checks
     "reporting",
     "casework",
     "observatory",
+    "bundles",
 ]
 
 MIDDLEWARE = [
@@ -402,7 +403,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "remind-assignees": {"task": "casework.tasks.remind_assignees", "schedule": 3600.0},
     "apply-retention": {"task": "casework.tasks.apply_retention", "schedule": 3600.0},
-    "expire-bundles": {"task": "casework.tasks.expire_bundles", "schedule": 3600.0},
+    "expire-bundles": {"task": "bundles.tasks.expire_bundles", "schedule": 3600.0},
     "clear-expired-sessions": {
         "task": "reporting.tasks.clear_expired_sessions",
         "schedule": 3600.0,

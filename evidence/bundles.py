@@ -9,7 +9,7 @@ The platform's Ed25519 signing key signs ``tagmanifest-sha256.txt``, which holds
 digests of ``bag-info.txt`` and of the payload manifests, and so of every file.  It is a
 key for integrity, not secrecy: it opens nothing.  It also signs each bundle builder's
 row, so that a row written into the database by anyone else is lent nothing
-(``sign_statement``; casework/builder.py).  It lives in a file
+(``sign_statement``; bundles/builder.py).  It lives in a file
 (``EVIDENCE_SIGNING_KEY_FILE``), made on first use; back it up, because bundles signed
 with a lost key still verify but new ones will carry a new key.
 """
@@ -97,7 +97,7 @@ def public_key_fingerprint(key: Ed25519PrivateKey | None = None) -> str:
 
 def sign_statement(statement: bytes) -> bytes:
     """The signing key's signature over something else than a bundle (a bundle builder's
-    registration, casework/builder.py).  The caller starts ``statement`` with a prefix of
+    registration, bundles/builder.py).  The caller starts ``statement`` with a prefix of
     its own, so that it can never be read as a bundle's tag manifest."""
     return signing_key().sign(statement)
 

@@ -19,7 +19,7 @@ from evidence import age
 from evidence.blobstore import HOUR, blob_store, new_key
 from evidence.exceptions import CannotOpen, SealedObjectErased, UploadRefused
 from evidence.ids import next_position
-from evidence.models import SealedObject
+from evidence.models import CustodyEvent, SealedObject
 
 logger = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ def erase_item(item) -> int:
     return erased
 
 
-# Blob files held by rows of other apps (casework's built bundles are whole age files in
+# Blob files held by rows of other apps (built evidence bundles are whole age files in
 # the same store, with no SealedObject): each source answers which of the keys it is
 # given are still in use, so that the orphan sweep spares them.
 LiveKeySource = Callable[[list[str]], Iterable[str]]
@@ -427,3 +427,12 @@ def add_custody(items: Iterable, *, action: str, actor: str, at, detail: dict) -
         for item_id in ids
     ]
     return CustodyEvent.objects.bulk_create(events)
+
+
+def record_export(items: Iterable, *, actor: str, at, detail: dict) -> list:
+    """The last link of each of ``items``' chain of custody: exported into an evidence
+    bundle (``detail`` names the bundle and whom it is for), written in the transaction
+    that records the bundle built.  ``actor``: who approved the export."""
+    return add_custody(
+        items, action=CustodyEvent.Action.EXPORTED, actor=actor, at=at, detail=detail
+    )

@@ -21,6 +21,9 @@ from tests.support.cast import file_report
 SERVICE_MODULES = sorted(
     [
         *(REPO / "casework" / "services").glob("*.py"),
+        REPO / "bundles" / "services.py",
+        REPO / "bundles" / "recipients.py",
+        REPO / "bundles" / "build.py",
         REPO / "reporting" / "services.py",
         REPO / "evidence" / "services.py",
         REPO / "observatory" / "services.py",
@@ -122,6 +125,7 @@ def test_the_scan_finds_the_services_that_write_audit_rows():
         if "audit.record(" in ast.unparse(node) and not name.startswith("_")
     }
     assert {"add_note", "change_status", "set_tags", "reply_to_reporter"} <= writers
+    assert {"request_bundle", "approve_bundle", "add_recipient", "interrupted"} <= writers
 
 
 def test_an_unprotected_audit_write_is_found(tmp_path):

@@ -14,8 +14,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
+from bundles import services as bundle_services
+from bundles.recipients import add_recipient
 from casework import services
-from casework.services.bundle_recipients import add_recipient
 from reporting import services as reporting
 from reporting.models import Message
 from tests.evidence.agetool import keygen
@@ -174,7 +175,7 @@ def test_staff_pages_have_unique_ids_and_labels_that_point_somewhere(browser, li
     )
     services.accept_referral(referral, actor=leila)
     add_recipient(actor=leila, text=keygen()[1], label="Portable")
-    bundle = services.request_bundle(case, actor=leila)
+    bundle = bundle_services.request_bundle(case, actor=leila)
     for _ in range(2):  # two offers waiting in the centre's inbox, each with its form
         offered, _ = file_report()
         services.refer_case(

@@ -1,19 +1,6 @@
 """Every state change on the NGO side (CONVENTIONS.md): members and their keys, then
 cases.  Views, the API, tasks and commands call these; none of them saves a model."""
 
-from casework.services.bundles import OPEN as BUNDLE_OPEN_STATES
-from casework.services.bundles import (
-    approve_bundle,
-    build_bundle,
-    bundle_for,
-    bundles_of,
-    expire_bundles,
-    lawyer_access,
-    record_download,
-    refuse_bundle,
-    request_bundle,
-)
-from casework.services.bundles import refusal_text as bundle_refusal_text
 from casework.services.cases import (
     CaseFile,
     add_note,
@@ -65,7 +52,6 @@ from casework.services.referrals import (
 )
 
 __all__ = [
-    "BUNDLE_OPEN_STATES",
     "CaseFile",
     "ReferralRefused",
     "ReferralView",
@@ -73,12 +59,7 @@ __all__ = [
     "add_member",
     "add_note",
     "apply_retention",
-    "approve_bundle",
     "assign_case",
-    "build_bundle",
-    "bundle_for",
-    "bundle_refusal_text",
-    "bundles_of",
     "case_referrals",
     "change_password",
     "change_status",
@@ -87,11 +68,9 @@ __all__ = [
     "download_notes",
     "erase_case",
     "escalate_overdue",
-    "expire_bundles",
     "grant_key_access",
     "grant_waiting_member",
     "invite_member",
-    "lawyer_access",
     "may_answer",
     "one_time_password_deadline",
     "open_case",
@@ -99,7 +78,6 @@ __all__ = [
     "organization_identity",
     "read_case_file",
     "received_referrals",
-    "record_download",
     "record_her_answer",
     "record_refusal",
     "record_sign_in",
@@ -107,11 +85,9 @@ __all__ = [
     "refer_case",
     "referral_targets",
     "referrals_received_by",
-    "refuse_bundle",
     "remind_assignees",
     "remove_member",
     "reply_to_reporter",
-    "request_bundle",
     "retry_failed_steps",
     "set_legal_hold",
     "set_tags",

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casework import selectors, services, states, triage
+from casework import extensions, selectors, services, states, triage
 from casework.auth import member_key, staff_required
 from casework.exceptions import (
     CaseErased,
@@ -35,7 +35,6 @@ from casework.forms import (
     TagsForm,
 )
 from casework.models import Case, User
-from casework.views.bundles import bundle_context
 from evidence.exceptions import CannotOpen
 from evidence.models import CustodyEvent, EvidenceItem
 from reporting import facts
@@ -162,7 +161,7 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
         "note_form": forms.get("note_form") or NoteForm(),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "now": timezone.now(),
-        **bundle_context(request, case, access),
+        "extra_sections": extensions.case_sections(request, case, access),
     }
     return render(request, "casework/case.html", context, status=status)
 

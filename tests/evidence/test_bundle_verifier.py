@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from evidence import age
 from evidence import verify_bundle as vb
@@ -812,3 +813,15 @@ def test_a_200_mib_bundle_is_verified_in_bounded_memory(tmp_path, keys):
     peak_mib = int(done.stderr.split("peak-kib")[1].split()[0]) / 1024
     print(f"verifying a {BIG >> 20} MiB bundle peaked at {peak_mib:.1f} MiB")
     assert peak_mib < LIMIT_MIB
+
+
+def test_the_signing_key_and_the_verifier_are_published(client):
+    # At the stable addresses, under the names pages reverse (evidence/urls.py).
+    assert reverse("bundle_signing_key") == "/bundles/signing-key.pem"
+    assert reverse("bundle_verifier") == "/bundles/verify_bundle.py"
+    key = client.get("/bundles/signing-key.pem")
+    assert key.status_code == 200
+    assert key.content.startswith(b"-----BEGIN PUBLIC KEY-----")
+    script = client.get("/bundles/verify_bundle.py")
+    assert script.status_code == 200
+    assert b"".join(script.streaming_content) == SCRIPT.read_bytes()

@@ -49,11 +49,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, timedelta
 
-from celery.signals import celeryd_after_setup
+from celery.signals import celeryd_after_setup, worker_shutdown
 from django.conf import settings
+from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
-from evidence import age
+from casework.models import BundleBuilder
+from evidence import age, bundles
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +88,6 @@ def _signed_text(name: str, recipient: str, started_at) -> bytes:
 
 def signature(name: str, recipient: str, started_at) -> str:
     """The platform's signature over a builder's row (base64)."""
-    from evidence import bundles
-
     signed = bundles.sign_statement(_signed_text(name, recipient, started_at))
     return base64.b64encode(signed).decode()
 
@@ -95,8 +95,6 @@ def signature(name: str, recipient: str, started_at) -> str:
 def genuine(row) -> bool:
     """Whether a BundleBuilder row was written by a builder holding the platform's
     signing key (and not by someone who can only write to the database)."""
-    from evidence import bundles
-
     try:
         signed = base64.b64decode(row.signature, validate=True)
     except ValueError:
@@ -106,8 +104,6 @@ def genuine(row) -> bool:
 
 def become_builder(hostname: str) -> age.X25519Identity:
     """Make this process's key and say where to reach it (called once, at start)."""
-    from casework.models import BundleBuilder
-
     global _identity, _name, _stop  # one builder key per process, for its lifetime
     _identity = age.X25519Identity.generate()
     _name = hostname
@@ -131,10 +127,6 @@ def become_builder(hostname: str) -> age.X25519Identity:
 def _keep_saying_alive(hostname: str, stop: threading.Event) -> None:
     """A row update every CASEWORK_BUILDER_BEAT seconds: approvals go only to a builder
     heard from lately (any broker, no broadcast needed)."""
-    from django.db import close_old_connections, connection
-
-    from casework.models import BundleBuilder
-
     while not stop.wait(settings.CASEWORK_BUILDER_BEAT):
         try:
             BundleBuilder.objects.filter(name=hostname).update(heard_at=timezone.now())
@@ -145,8 +137,9 @@ def _keep_saying_alive(hostname: str, stop: threading.Event) -> None:
 
 
 def stop_building() -> None:
-    """Forget this process's key and stop saying it is alive (a worker's shutdown, a
-    test's end): whatever was lent to it opens for nobody any more."""
+    """Forget this process's key and stop saying it is alive (a worker's shutdown,
+    ``_on_worker_shutdown``; a test's end): whatever was lent to it opens for nobody any
+    more."""
     global _identity, _name  # see become_builder
     _stop.set()
     _identity, _name = None, ""
@@ -166,13 +159,12 @@ def build_in_child(
 ) -> str:
     """Build one bundle in a child process that exits when it is done, and wait for it
     (see the module's docstring).  ``work(bundle_id)`` is what the child runs (the
-    bundle service's build, handed in by the task, so that this module, which the
-    service asks for builders, never imports the service).  What the child did reaches
+    build, bundles/build.py, handed in by the task, so that this module, which the web's
+    bundle service asks for builders, never imports the build, nor through it the PDF
+    library).  What the child did reaches
     the bundle's row as it always does; if the child ends without finishing (killed, or
     an error before it could say so), this process calls ``interrupted(bundle_id, key,
     how=...)``, which fails the bundle and takes the loan back."""
-    from django.db import connections
-
     if identity() is None:
         return "not a builder"
     # The child opens its own connection: two processes on one socket would mix up the
@@ -230,9 +222,17 @@ def _on_worker_start(sender: str, instance, conf, **kwargs) -> None:
     become_builder(sender)
 
 
+@worker_shutdown.connect
+def _on_worker_shutdown(sender, **kwargs) -> None:
+    # Sent in the worker's own process once its pool has stopped (a warm shutdown waits
+    # for the bundle being built): the key goes now, and the row stops being renewed, so
+    # approvals pass this builder over three beats later at the latest.  A worker that is
+    # no builder has nothing to forget.
+    if identity() is not None:
+        stop_building()
+
+
 def live_builders() -> list:
     """Builders heard from in the last three beats, newest first."""
-    from casework.models import BundleBuilder
-
     recent = timezone.now() - timedelta(seconds=3 * settings.CASEWORK_BUILDER_BEAT)
     return list(BundleBuilder.objects.filter(heard_at__gte=recent).order_by("-started_at"))

@@ -1,6 +1,7 @@
 """A lawyer's page of her own keys for evidence bundles: she registers the public half of
 a key she made with ``age-keygen``, and opens her bundles with the other half
-(casework/services/bundle_recipients.py says why)."""
+(bundles/recipients.py says why).  Its link in the staff menu (``staff_link``) reaches
+casework's menu through casework/extensions.py."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bundles import recipients as bundle_recipients
+from bundles.recipients import PassphraseRefused, RecipientRefused
 from casework.auth import member_key, staff_required
 from casework.exceptions import KeyAccessDenied, KeyLocked, NotAllowed
 from casework.models import BundleRecipient
-from casework.services import bundle_recipients
-from casework.services.bundle_recipients import PassphraseRefused, RecipientRefused
 
 REFUSALS = {
     "secret": gettext_lazy(
@@ -95,6 +97,13 @@ class ExportForm(forms.Form):
     )
 
 
+def staff_link(request: HttpRequest) -> str:
+    """ "My keys" in the staff menu, for a member who downloads bundles; "" otherwise."""
+    if bundle_recipients.bundle_membership(request.user) is None:
+        return ""
+    return render_to_string("bundles/staff_link.html", request=request)
+
+
 def _case_id(request: HttpRequest) -> int | None:
     """The case she came from (to go back and ask for its bundle), if she came from one."""
     value = request.GET.get("case", "")
@@ -103,7 +112,7 @@ def _case_id(request: HttpRequest) -> int | None:
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    url = reverse("casework:my_keys")
+    url = reverse("bundles:my_keys")
     case_id = _case_id(request)
     return redirect(f"{url}?case={case_id}" if case_id else url)
 
@@ -150,7 +159,7 @@ def _page(request: HttpRequest, membership, form, export_form) -> HttpResponse:
     case_id = _case_id(request)
     return render(
         request,
-        "casework/my_keys.html",
+        "bundles/my_keys.html",
         {
             "form": form,
             "export_form": export_form,
@@ -167,7 +176,7 @@ def _page(request: HttpRequest, membership, form, export_form) -> HttpResponse:
 @staff_required
 def export_key(request: HttpRequest) -> HttpResponse:
     """Her organisation's key as an age identity file under her passphrase: the second
-    way to open a bundle (casework/services/bundle_recipients.py)."""
+    way to open a bundle (bundles/recipients.py)."""
     membership = bundle_recipients.bundle_membership(request.user)
     if membership is None:
         return render(request, "casework/forbidden.html", status=403)

@@ -1,6 +1,6 @@
 """What goes into a case's evidence bundle (docs/BUNDLES.md), read with the builder's key.
 
-Runs in the bundle builder only (casework/services/bundles.build_bundle), inside the
+Runs in the bundle builder only (bundles/build.py, ``build_bundle``), inside the
 stream of an evidence.bundles.BundleWriter: nothing here touches the disk or the database
 but to read.  The words of the summary are in the bundle's language (the one she asked
 in), every event of the timeline in words (EVENT_WORDS; never an action's code), and every
@@ -19,7 +19,8 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from casework import bundle_summary, selectors, triage
+from bundles import summary as bundle_summary
+from casework import selectors, triage
 from casework.audit import SYSTEM, Action
 from casework.models import Bundle, CaseNote
 from evidence import age, bundles
@@ -98,6 +99,12 @@ def time_zone_words() -> str:
 
 def _line(record: dict) -> bytes:
     return json.dumps(record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
+
+
+def export_detail(bundle: Bundle) -> dict:
+    """What the custody event of the export says: the same in the database's chain
+    (bundles/build.py) and in the bag's data/custody.jsonl, which a court compares."""
+    return {"bundle": str(bundle.uuid), "to": bundle.organization.name}
 
 
 def write(writer: bundles.BundleWriter, bundle: Bundle, key: age.Identity) -> None:
@@ -184,7 +191,7 @@ def _custody(writer, bundle: Bundle, items, paths) -> bytes:
                     "action": CustodyEvent.Action.EXPORTED,
                     "actor": bundle.approved_by.get_username(),
                     "at": timezone.now().isoformat(),
-                    "detail": {"bundle": str(bundle.uuid), "to": bundle.organization.name},
+                    "detail": export_detail(bundle),
                     "path": original,
                     "sha256": digest.sha256,
                     "size": digest.size,
@@ -306,7 +313,7 @@ def _summary(bundle: Bundle, key, items, names, paths) -> bundle_summary.Summary
 
 
 def headings() -> dict[str, str]:
-    """The summary's headings and phrases, translated (bundle_summary holds no words)."""
+    """The summary's headings and phrases, translated (bundles/summary.py holds no words)."""
     return {
         "facts": _("The case"),
         "narrative": _("What she wrote"),

@@ -1,8 +1,8 @@
 """Evidence bundles, from the lawyer's request to the file she opens with `age`.
 
 The building runs here in the test process, which plays a bundle builder (its key made
-in memory by casework.builder, as a worker does at start);
-tests/casework/test_bundle_worker.py runs it on a real worker through Redis.
+in memory by bundles.builder, as a worker does at start);
+tests/bundles/test_bundle_worker.py runs it on a real worker through Redis.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import bagit
 import pytest
 from django.core import mail
 
-from casework import audit, builder, services, workflow
+from bundles import build, builder
+from bundles import services as bundle_services
+from casework import audit, services, workflow
 from casework.audit import Action
 from casework.models import AuditEvent, Bundle, Membership, Organization
 from evidence import services as evidence
@@ -72,9 +74,9 @@ def running_builder():
 
 
 def ask_and_approve(cast, case, **include) -> Bundle:
-    bundle = services.request_bundle(case, actor=cast.users["leila"])
+    bundle = bundle_services.request_bundle(case, actor=cast.users["leila"])
     alice = cast.users["alice"]
-    return services.approve_bundle(bundle, actor=alice, identity=key_of(alice), **include)
+    return bundle_services.approve_bundle(bundle, actor=alice, identity=key_of(alice), **include)
 
 
 def opened_bag(cast, bundle: Bundle, tmp_path):
@@ -101,7 +103,7 @@ def test_a_lawyer_asks_the_association_approves_and_she_opens_a_valid_signed_bag
 ):
     bundle = ask_and_approve(cast, referred)
     assert bundle.state == State.PENDING
-    assert services.build_bundle(bundle.pk) == "built"
+    assert build.build_bundle(bundle.pk) == "built"
     bundle.refresh_from_db()
     assert bundle.state == State.READY
     assert bundle.expires_at > bundle.built_at
@@ -145,7 +147,7 @@ def test_the_builder_gives_its_access_back_once_the_bundle_is_built(
     cast, referred, running_builder
 ):
     bundle = ask_and_approve(cast, referred)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     item = referred.report.evidence.first()
     with pytest.raises(CannotOpen):
         evidence.open_object(item.original, [running_builder])
@@ -161,7 +163,7 @@ def test_notes_and_the_conversation_go_in_only_when_the_approver_includes_them(
     services.add_note(referred, "Son frère la surveille.", actor=alice)
     services.reply_to_reporter(referred, "Nous préparons le dossier.", actor=alice)
     bundle = ask_and_approve(cast, referred, include_notes=True, include_messages=True)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     bundle.refresh_from_db()
     _, _, bag_dir = opened_bag(cast, bundle, tmp_path)
     assert "Son frère la surveille." in (bag_dir / "data/case-summary.html").read_text()
@@ -203,7 +205,7 @@ def test_without_her_consent_nothing_reaches_the_clinic_and_it_cannot_ask(cast):
 
 
 def test_with_no_builder_running_approval_says_so_and_nothing_is_lent(cast, referred):
-    bundle = services.request_bundle(referred, actor=cast.users["leila"])
+    bundle = bundle_services.request_bundle(referred, actor=cast.users["leila"])
     alice = signed_in_client(cast.users["alice"])
     response = alice.post(
         f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/approve/", follow=True
@@ -214,7 +216,7 @@ def test_with_no_builder_running_approval_says_so_and_nothing_is_lent(cast, refe
 
 
 def test_a_refusal_needs_a_reason_and_the_lawyer_reads_it(cast, referred):
-    bundle = services.request_bundle(referred, actor=cast.users["leila"])
+    bundle = bundle_services.request_bundle(referred, actor=cast.users["leila"])
     alice = signed_in_client(cast.users["alice"])
     url = f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/refuse/"
     alice.post(url, {"reason": ""})
@@ -238,7 +240,7 @@ def test_another_legal_partner_cannot_ask_see_or_download(cast, referred, runnin
     mounia = new_user("mounia")
     services.add_member(other, mounia, role=Membership.Role.LEGAL_PARTNER, unlocked_by=None)
     bundle = ask_and_approve(cast, referred)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     outsider = signed_in_client(mounia)
     base = f"/fr/staff/cases/{referred.pk}/bundles/"
     assert outsider.post(base).status_code == 404
@@ -258,7 +260,7 @@ def test_every_step_is_audited_and_the_lawyer_is_told_without_content(
 ):
     settings.CASEWORK_NOTIFY_ON_THE_HOUR = False
     bundle = ask_and_approve(cast, referred)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     actions = list(
         AuditEvent.objects.filter(case_id=referred.pk, action__startswith="bundle.")
         .order_by("seq")
@@ -277,32 +279,23 @@ def test_an_expired_bundle_loses_its_file(
     cast, referred, running_builder, django_capture_on_commit_callbacks
 ):
     bundle = ask_and_approve(cast, referred)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     bundle.refresh_from_db()
     assert bundle.blob_key in {key for key, _ in blob_store().listing()}
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.expire_bundles(now=bundle.expires_at + timedelta(minutes=1)) == 1
+        assert bundle_services.expire_bundles(now=bundle.expires_at + timedelta(minutes=1)) == 1
     bundle.refresh_from_db()
     assert bundle.state == State.EXPIRED
     assert bundle.blob_key not in {key for key, _ in blob_store().listing()}
-
-
-def test_the_signing_key_and_the_verifier_are_published(client):
-    key = client.get("/bundles/signing-key.pem")
-    assert key.status_code == 200
-    assert key.content.startswith(b"-----BEGIN PUBLIC KEY-----")
-    script = client.get("/bundles/verify_bundle.py")
-    assert script.status_code == 200
-    assert b"def verify(" in b"".join(script.streaming_content)
 
 
 def test_retention_erases_the_refusal_and_a_bundle_still_waiting(
     cast, referred, running_builder, settings, django_capture_on_commit_callbacks
 ):
     ready = ask_and_approve(cast, referred)
-    services.build_bundle(ready.pk)
-    refused = services.request_bundle(referred, actor=cast.users["leila"])
-    services.refuse_bundle(refused, actor=cast.users["alice"], reason="Elle hésite encore.")
+    build.build_bundle(ready.pk)
+    refused = bundle_services.request_bundle(referred, actor=cast.users["leila"])
+    bundle_services.refuse_bundle(refused, actor=cast.users["alice"], reason="Elle hésite encore.")
     ready.refresh_from_db()
     refused.refresh_from_db()
     assert ready.state == State.READY
@@ -333,7 +326,7 @@ def test_the_hourly_orphan_sweep_leaves_a_ready_bundle_for_the_lawyer(
     cast, referred, running_builder
 ):
     bundle = ask_and_approve(cast, referred)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     bundle.refresh_from_db()
     assert bundle.state == State.READY
     # Old enough for the sweep (payloads are stamped with their hour, evidence/blobstore.py).
@@ -356,7 +349,7 @@ def test_a_failed_bundle_says_what_happened_and_who_can_act_never_approve_again(
     """Nobody can approve a failed bundle again (issue 15, item 10): the page says what
     happened and what comes next, to the lawyer (she can ask anew, with a button) and to
     the association (it will be asked again)."""
-    bundle = services.request_bundle(referred, actor=cast.users["leila"])
+    bundle = bundle_services.request_bundle(referred, actor=cast.users["leila"])
     Bundle.objects.filter(pk=bundle.pk).update(state=State.FAILED, failure=failure)
     url = f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/"
     lawyer = html.unescape(signed_in_client(cast.users["leila"]).get(url).content.decode())

@@ -14,10 +14,10 @@ import sys
 import bagit
 import pytest
 
-from casework import services
+from bundles import services as bundle_services
 from casework.models import Bundle
 from evidence.age import read_header
-from tests.casework.test_bundles import NARRATIVE, key_of, opened_bag, referred_case
+from tests.bundles.test_bundles import NARRATIVE, key_of, opened_bag, referred_case
 from tests.processes import bundle_builder, descendants, memory_copies, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -54,9 +54,9 @@ def test_a_bundle_worker_builds_what_the_association_approved_and_keeps_none_of_
         pid = int((tmp_path / "bundles.pid").read_text())
         item = case.report.evidence.first()
         before = stanzas(item)
-        bundle = services.request_bundle(case, actor=cast.users["leila"])
+        bundle = bundle_services.request_bundle(case, actor=cast.users["leila"])
         alice = cast.users["alice"]
-        services.approve_bundle(bundle, actor=alice, identity=key_of(alice))
+        bundle_services.approve_bundle(bundle, actor=alice, identity=key_of(alice))
         bundle.refresh_from_db()
         assert bundle.builder == hostname
         assert stanzas(item) == before + 1  # lent to the builder's key, for this job
@@ -65,7 +65,7 @@ def test_a_bundle_worker_builds_what_the_association_approved_and_keeps_none_of_
             timeout=60,
             what="the bundle to be built",
         )
-        # The job is over once the process that built it is gone (see casework/builder.py).
+        # The job is over once the process that built it is gone (see bundles/builder.py).
         wait_until(lambda: not descendants(pid), timeout=30, what="the build to end")
         # Every live process of the builder — the worker, and any child left — holds no
         # copy of her words or her file, as bytes or in base64.

@@ -1,30 +1,29 @@
 """Evidence bundles on the staff pages: ask (a legal partner), approve or refuse (the
-case's organisation), follow its building, download.  Plus the two public files anyone
-verifying a bundle needs: the signing key and the verifier."""
+case's organisation), follow its building, download; and the case page's section on
+bundles (``case_section``, which casework's case page shows through
+casework/extensions.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from casework import selectors, services, states
+from bundles import selectors, services
+from bundles.recipients import recipients_of
+from bundles.services import FAILURE_NEXT, BundleRefused, failure_text
+from casework import states
 from casework.auth import member_key, staff_required
 from casework.exceptions import KeyLocked, NotAllowed
 from casework.models import Bundle, Case
-from casework.services.bundle_recipients import recipients_of
-from casework.services.bundles import FAILURE_NEXT, BundleRefused, failure_text
-from evidence import bundles as bundle_format
+from casework.selectors import Access, case_for, reading_access
 from evidence.blobstore import blob_store
-
-VERIFIER = Path(__file__).resolve().parent.parent.parent / "evidence" / "verify_bundle.py"
 
 REFUSALS = {
     "open": gettext_lazy("A bundle of this case is already asked for or being built."),
@@ -63,18 +62,23 @@ class RefuseForm(forms.Form):
     )
 
 
-def bundle_context(request: HttpRequest, case: Case, access) -> dict:
-    """What the case page shows about bundles (casework/views/cases._case_page)."""
-    found = services.bundles_of(case, request.user)
-    return {
+def case_section(request: HttpRequest, case: Case, access: Access) -> str:
+    """The case page's "Evidence bundles" section for this reader, or "" when she has
+    none to see and none to ask for (casework/extensions.py)."""
+    found = selectors.bundles_of(case, request.user)
+    can_request = selectors.may_ask_again(case, request.user, found)
+    if not found and not can_request:
+        return ""
+    context = {
+        "case": case,
+        "works_case": access.works_case,
         "bundles": found,
-        "can_request_bundle": services.lawyer_access(case, request.user) is not None
-        and case.erased_at is None
-        and not any(b.state in services.BUNDLE_OPEN_STATES for b in found),
+        "can_request_bundle": can_request,
         "approve_form": ApproveForm(),
         "consent_on_record": states.has_consent(case),
         "refuse_form": RefuseForm(),
     }
+    return render_to_string("bundles/case_section.html", context, request=request)
 
 
 def _case_back(case: Case) -> HttpResponse:
@@ -82,9 +86,9 @@ def _case_back(case: Case) -> HttpResponse:
 
 
 def _bundle(request: HttpRequest, case_id: int, bundle_id) -> tuple[Case, Bundle]:
-    case = selectors.case_for(request.user, case_id)
+    case = case_for(request.user, case_id)
     try:
-        return case, services.bundle_for(case, request.user, bundle_id)
+        return case, selectors.bundle_for(case, request.user, bundle_id)
     except Bundle.DoesNotExist:
         raise Http404 from None
 
@@ -92,7 +96,7 @@ def _bundle(request: HttpRequest, case_id: int, bundle_id) -> tuple[Case, Bundle
 @require_POST
 @staff_required
 def request_bundle(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = selectors.case_for(request.user, case_id)
+    case = case_for(request.user, case_id)
     try:
         bundle = services.request_bundle(
             case,
@@ -105,11 +109,11 @@ def request_bundle(request: HttpRequest, case_id: int) -> HttpResponse:
         return render(request, "casework/forbidden.html", status=403)
     except BundleRefused as refused:
         if refused.args[0] == "no_own_key":
-            return render(request, "casework/bundle/ask.html", {"case": case})
+            return render(request, "bundles/ask.html", {"case": case})
         messages.error(request, REFUSALS[refused.args[0]])
         return _case_back(case)
     messages.success(request, _("Asked. The organisation holding the case is told."))
-    return redirect("casework:bundle", case.pk, bundle.uuid)
+    return redirect("bundles:bundle", case.pk, bundle.uuid)
 
 
 @require_POST
@@ -161,15 +165,15 @@ def refuse_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse
 @staff_required
 def bundle_page(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
     case, bundle = _bundle(request, case_id, bundle_id)
-    access = selectors.reading_access(request.user, case)
-    refusal = services.bundle_refusal_text(
+    access = reading_access(request.user, case)
+    refusal = services.refusal_text(
         bundle, organization=access.organization, identity=member_key(request)
     )
-    is_lawyer = services.lawyer_access(case, request.user) is not None
-    others = services.bundles_of(case, request.user)
+    is_lawyer = selectors.lawyer_access(case, request.user) is not None
+    others = selectors.bundles_of(case, request.user)
     return render(
         request,
-        "casework/bundle.html",
+        "bundles/bundle.html",
         {
             "case": case,
             "bundle": bundle,
@@ -177,9 +181,7 @@ def bundle_page(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
             "asked_by_me": bundle.requested_by_id == request.user.pk,
             # Her keys, for what a bundle still to be built will be sealed to.
             "my_keys": recipients_of(request.user) if is_lawyer else [],
-            "can_ask_again": is_lawyer
-            and case.erased_at is None
-            and not any(b.state in services.BUNDLE_OPEN_STATES for b in others),
+            "can_ask_again": selectors.may_ask_again(case, request.user, others),
             "failure": failure_text(bundle),
             "failure_next": FAILURE_NEXT["lawyer" if is_lawyer else "holder"],
             "refusal": refusal,
@@ -205,21 +207,3 @@ def download_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpRespon
     )
     response["Content-Length"] = str(bundle.size)
     return response
-
-
-@require_GET
-def signing_key(request: HttpRequest) -> HttpResponse:
-    """The platform's public signing key, at a stable address: what a bundle's
-    signature is checked against."""
-    return HttpResponse(bundle_format.public_key_pem(), content_type="text/plain; charset=utf-8")
-
-
-@require_GET
-def verifier(request: HttpRequest) -> HttpResponse:
-    """The standalone verifier (Python 3 and `cryptography`), to check a bundle anywhere."""
-    return FileResponse(
-        VERIFIER.open("rb"),
-        as_attachment=True,
-        filename="verify_bundle.py",
-        content_type="text/x-python",
-    )

@@ -12,10 +12,12 @@ import pytest
 from django.conf import settings
 from pypdf import PdfReader
 
+from bundles import build
+from bundles import services as bundle_services
 from casework import services
 from casework.audit import Action
 from reporting import services as reporting
-from tests.casework.test_bundles import (  # noqa: F401 - fixtures
+from tests.bundles.test_bundles import (  # noqa: F401 - fixtures
     key_of,
     opened_bag,
     referred,
@@ -51,11 +53,11 @@ def test_the_summary_is_in_words_in_one_stated_zone_with_conversation_and_images
     reporting.post_message(referred.report, HER_MESSAGE, author="reporter")
     services.reply_to_reporter(referred, REPLY, actor=alice)
     services.add_note(referred, "Appel avec elle ce matin.", actor=alice)
-    bundle = services.request_bundle(referred, actor=leila, language=language)
-    services.approve_bundle(
+    bundle = bundle_services.request_bundle(referred, actor=leila, language=language)
+    bundle_services.approve_bundle(
         bundle, actor=alice, identity=key_of(alice), include_messages=True, include_notes=True
     )
-    assert services.build_bundle(bundle.pk) == "built"
+    assert build.build_bundle(bundle.pk) == "built"
     bundle.refresh_from_db()
     _, _, bag = opened_bag(cast, bundle, tmp_path)
 

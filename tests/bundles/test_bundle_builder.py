@@ -1,8 +1,8 @@
 """Who the platform lends a case to for building a bundle, and what happens when the
-process building it dies (casework/builder.py).
+process building it dies (bundles/builder.py).
 
 The building runs here in the test process, which plays a bundle builder, as in
-tests/casework/test_bundles.py; tests/casework/test_bundle_worker.py runs a real one."""
+tests/bundles/test_bundles.py; tests/bundles/test_bundle_worker.py runs a real one."""
 
 from __future__ import annotations
 
@@ -13,16 +13,18 @@ import signal
 from datetime import timedelta
 
 import pytest
+from celery.signals import worker_shutdown
 from django.utils import timezone
 
-from casework import builder, services
+from bundles import build, builder
+from bundles import services as bundle_services
 from casework.audit import Action
 from casework.models import AuditEvent, Bundle, BundleBuilder
 from evidence import age
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
-from tests.casework.test_bundle_worker import stanzas
-from tests.casework.test_bundles import (  # noqa: F401 - fixtures
+from tests.bundles.test_bundle_worker import stanzas
+from tests.bundles.test_bundles import (  # noqa: F401 - fixtures
     ask_and_approve,
     referred,
     running_builder,
@@ -59,7 +61,7 @@ def test_a_builder_written_into_the_database_is_lent_nothing(
     # Even with the genuine builder's signature copied onto it: it signs another recipient.
     hers = planted_builder(signature=genuine.signature)
 
-    with caplog.at_level(logging.ERROR, logger="casework.services.bundles"):
+    with caplog.at_level(logging.ERROR, logger="bundles.services"):
         bundle = ask_and_approve(cast, referred)
 
     assert bundle.builder == genuine.name  # the approval went to the genuine one
@@ -81,7 +83,7 @@ def test_with_only_a_builder_written_into_the_database_approval_says_whom_to_tel
     referred,  # noqa: F811 - the fixture
 ):
     planted_builder()
-    bundle = services.request_bundle(referred, actor=cast.users["leila"])
+    bundle = bundle_services.request_bundle(referred, actor=cast.users["leila"])
     item = referred.report.evidence.first()
     before = stanzas(item)
 
@@ -118,8 +120,8 @@ def test_a_build_killed_midway_fails_the_bundle_and_its_loan_is_taken_back(
     bundle = ask_and_approve(cast, referred)
     assert stanzas(item) == before + 1
 
-    # In a child process of this one, as the worker does (casework/tasks.build_bundle).
-    ended = services.bundles.interrupted
+    # In a child process of this one, as the worker does (bundles/tasks.build_bundle).
+    ended = build.interrupted
     assert (
         builder.build_in_child(bundle.pk, work=claim_then_die, interrupted=ended) == "interrupted"
     )
@@ -134,3 +136,23 @@ def test_a_build_killed_midway_fails_the_bundle_and_its_loan_is_taken_back(
         f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/"
     )
     assert "s'est arrêté pendant sa constitution" in html.unescape(page.content.decode())
+
+
+@pytest.mark.django_db
+def test_a_builder_forgets_its_key_when_its_worker_shuts_down():
+    builder.become_builder("pytest-shutdown-builder@localhost")
+    alive = builder._stop
+    try:
+        # What Celery sends in the worker's own process once its pool has stopped.
+        worker_shutdown.send(sender=None)
+        assert builder.identity() is None
+        assert builder.name() == ""
+        assert alive.is_set()  # its "I am alive" thread stops
+    finally:
+        builder.stop_building()
+
+
+def test_a_worker_that_is_no_builder_shuts_down_as_it_always_did():
+    assert builder.identity() is None
+    worker_shutdown.send(sender=None)
+    assert builder.identity() is None

@@ -1,4 +1,4 @@
-"""The case summary of an evidence bundle, as HTML and as PDF (casework/bundle_summary.py).
+"""The case summary of an evidence bundle, as HTML and as PDF (bundles/summary.py).
 
 No database: the summary is made from plain values, and read back with pypdf.
 """
@@ -15,7 +15,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 from pypdf import PdfReader
 
-from casework.bundle_summary import (
+from bundles.summary import (
     FONT_DIR,
     HEADING_KEYS,
     Summary,

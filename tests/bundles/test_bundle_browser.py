@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from casework import builder, services
+from bundles import build, builder
+from bundles import services as bundle_services
 from casework.models import Bundle
-from tests.casework.test_bundles import key_of, referred  # noqa: F401 - the fixture
+from tests.bundles.test_bundles import key_of, referred  # noqa: F401 - the fixture
 from tests.evidence.agetool import keygen
 from tests.support.cast import signed_in_client
 
@@ -44,10 +45,10 @@ def test_the_lawyer_follows_her_bundle_and_downloads_it(browser, live_server, ca
 
         bundle = Bundle.objects.get()
         alice = cast.users["alice"]
-        services.approve_bundle(bundle, actor=alice, identity=key_of(alice))
+        bundle_services.approve_bundle(bundle, actor=alice, identity=key_of(alice))
         page.reload()
         assert page.locator('meta[http-equiv="refresh"]').count() == 1
-        assert services.build_bundle(bundle.pk) == "built"
+        assert build.build_bundle(bundle.pk) == "built"
         # No click: the page reloads itself and shows the file.
         page.get_by_test_id("bundle-download").wait_for(timeout=10_000)
         assert page.get_by_test_id("bundle-state").inner_text() == "Prêt"

@@ -19,10 +19,10 @@ otherwise shows as its code.
 
 Both files stand alone: the HTML has its style inline and refers to nothing outside
 itself (no font, image, script or link), the PDF embeds the DejaVu fonts vendored in
-``casework/fonts/`` (never fetched at run time).  Everything she wrote is text, escaped in
+``bundles/fonts/`` (never fetched at run time).  Everything she wrote is text, escaped in
 the HTML; right-to-left (Arabic) and mixed text are laid out with the Unicode
 bidirectional algorithm, each paragraph of her text in its own direction, and her handles,
-addresses and links kept left-to-right inside Arabic sentences.
+addresses and links kept left-to-right inside Arabic sentences (bundles/bidi.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +40,8 @@ from django.template.loader import get_template
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from PIL import Image
+
+from bundles import bidi
 
 # fontTools logs (INFO) the glyphs it keeps in each font subset, and fpdf2 (WARNING) the
 # characters a font lacks: what a case's summary says does not belong in the logs.
@@ -132,87 +133,6 @@ class Summary:
         return self.headings.get(f"kind_{kind}", kind)
 
 
-# --- her text ---------------------------------------------------------------------------
-
-# Bidirectional embeddings, overrides and isolates in what she typed would reorder the
-# text around them (a right-to-left override can make "gpj.exe" read "exe.jpg"); they are
-# dropped, and so are the other control characters but the line break.  Marks (LRM, RLM,
-# ALM) are kept: they only nudge the order, within the isolated paragraph.
-_DROPPED = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
-
-# What stays left to right inside an Arabic sentence: links, e-mail addresses, @handles
-# and #tags.  Without isolation the bidirectional algorithm moves their neutral ends
-# ("@", a final "/") to the other side: "@karim_x99" would read "karim_x99@".
-_LTR_TOKEN = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]}'»”]"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|[@#]\w+(?:[.\-]\w+)*",
-    re.ASCII,
-)
-_LRI, _PDI = "\u2066", "\u2069"
-
-
-def clean(text: str) -> str:
-    """Her text with line breaks as ``\\n``, tabs as spaces, and no control character
-    that would hide or reorder what she wrote."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    return "".join(
-        char
-        for char in text
-        if char == "\n"
-        or (ord(char) not in _DROPPED and unicodedata.category(char) not in ("Cc", "Cs"))
-    )
-
-
-def is_rtl(text: str) -> bool:
-    """The direction of a paragraph (Unicode rules P2-P3): that of its first strong
-    character outside isolates; left to right when it has none.  (The HTML's
-    ``dir="auto"`` decides the same way, skipping ``<bdi>``.)"""
-    depth = 0
-    for char in text:
-        kind = unicodedata.bidirectional(char)
-        if kind in ("LRI", "RLI", "FSI"):
-            depth += 1
-        elif kind == "PDI":
-            depth = max(0, depth - 1)
-        elif depth == 0 and kind in ("R", "AL"):
-            return True
-        elif depth == 0 and kind == "L":
-            return False
-    return False
-
-
-def _has_rtl(text: str) -> bool:
-    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
-
-
-def segments(line: str) -> list[tuple[bool, str]]:
-    """A line of her text cut into (stays left to right, text) parts."""
-    parts: list[tuple[bool, str]] = []
-    position = 0
-    for match in _LTR_TOKEN.finditer(line):
-        if match.start() > position:
-            parts.append((False, line[position : match.start()]))
-        parts.append((True, match.group()))
-        position = match.end()
-    if position < len(line):
-        parts.append((False, line[position:]))
-    return parts
-
-
-def _isolated(line: str) -> str:
-    """For the PDF: a line whose left-to-right tokens are wrapped in LRI...PDI, when the
-    line holds right-to-left text (elsewhere they need nothing)."""
-    if not _has_rtl(line):
-        return line
-    return "".join(f"{_LRI}{part}{_PDI}" if ltr else part for ltr, part in segments(line))
-
-
-def _lines(text: str) -> list[str]:
-    text = clean(text).strip("\n")
-    return text.split("\n") if text else []
-
-
 # --- HTML -------------------------------------------------------------------------------
 
 
@@ -224,34 +144,38 @@ def render_html(summary: Summary) -> bytes:
         "dir": summary.direction,
         "title": summary.title,
         "h": summary.headings,
-        "facts": [(label, clean(value)) for label, value in summary.facts],
-        "narrative": [segments(line) for line in _lines(summary.narrative)],
-        "identifiers": [segments(line) for line in _lines(summary.identifiers)],
-        "timeline": [tuple(clean(cell) for cell in row) for row in summary.timeline],
+        "facts": [(label, bidi.clean(value)) for label, value in summary.facts],
+        "narrative": [bidi.segments(line) for line in bidi.lines(summary.narrative)],
+        "identifiers": [bidi.segments(line) for line in bidi.lines(summary.identifiers)],
+        "timeline": [tuple(bidi.clean(cell) for cell in row) for row in summary.timeline],
         "files": [
             {
-                "name": clean(item.name),
+                "name": bidi.clean(item.name),
                 "kind": summary.kind_name(item.kind),
                 "size": str(item.size),
                 "sha256": item.sha256,
                 "received": item.received,
-                "original_path": clean(item.original_path),
-                "working_copy_path": clean(item.working_copy_path),
+                "original_path": bidi.clean(item.original_path),
+                "working_copy_path": bidi.clean(item.working_copy_path),
             }
             for item in summary.files
         ],
         "notes_included": summary.notes is not None,
         "notes": [
-            (clean(when), clean(author), [segments(line) for line in _lines(text)])
+            (
+                bidi.clean(when),
+                bidi.clean(author),
+                [bidi.segments(line) for line in bidi.lines(text)],
+            )
             for when, author, text in summary.notes or ()
         ],
         "messages_included": summary.messages_included,
         "messages": [
-            (clean(when), clean(who), [segments(line) for line in _lines(text)])
+            (bidi.clean(when), bidi.clean(who), [bidi.segments(line) for line in bidi.lines(text)])
             for when, who, text in summary.messages
         ],
     }
-    html = get_template("casework/bundle/summary.html").render(context)
+    html = get_template("bundles/summary.html").render(context)
     return html.encode("utf-8")
 
 
@@ -415,8 +339,8 @@ class _SummaryPDF(FPDF):
         self._style(family, style, size, color)
         text = _printable(text)
         if own_direction:
-            text = _isolated(text)
-            rtl = is_rtl(text)
+            text = bidi.isolated(text)
+            rtl = bidi.is_rtl(text)
             self._shape(None)
         else:
             rtl = self.rtl
@@ -429,7 +353,7 @@ class _SummaryPDF(FPDF):
     def _user_text(self, text: str) -> None:
         """Her text: each line a paragraph in its own direction; blank lines kept."""
         blank = False
-        for line in _lines(text):
+        for line in bidi.lines(text):
             if line.strip():
                 if blank:
                     self.ln(BODY_LINE * 0.6)
@@ -458,11 +382,11 @@ class _SummaryPDF(FPDF):
         family = cell.get("family", SANS)
         size = cell.get("size", MONO_SIZE if family == MONO else BODY_SIZE)
         self._style(family, cell.get("style", ""), size, cell.get("color", INK))
-        text = _printable(clean(cell["text"]))
+        text = _printable(bidi.clean(cell["text"]))
         align = self._start()
         if cell.get("direction") == "own":
             self._shape(None)
-            text = _isolated(text)
+            text = bidi.isolated(text)
         elif cell.get("direction") == "ltr":
             # A digest or a path: read left to right, wrapped lines aligned alike.
             self._shape("ltr")
@@ -530,13 +454,13 @@ class _SummaryPDF(FPDF):
             )
 
         self._heading(h["narrative"])
-        if _lines(s.narrative):
+        if bidi.lines(s.narrative):
             self._user_text(s.narrative)
         else:
             self._none()
 
         self._heading(h["identifiers"])
-        if _lines(s.identifiers):
+        if bidi.lines(s.identifiers):
             self._user_text(s.identifiers)
         else:
             self._none()
@@ -595,7 +519,7 @@ class _SummaryPDF(FPDF):
         for when, who, text in entries:
             self._room(20)
             self._paragraph(
-                f"{clean(when)} — {clean(who)}",
+                f"{bidi.clean(when)} — {bidi.clean(who)}",
                 own_direction=False,
                 style="B",
                 size=SMALL_SIZE,

@@ -5,91 +5,50 @@ the steps).
 Who holds which key at each step, and why: the lawyer's organisation reads the case
 through an accepted referral (its key opens her report's headers), but asking is not
 enough: the organisation that holds the case approves, with her consent on record, and
-its member's open key lends the builder (casework/builder.py) access to exactly the
-objects this bundle needs.  The builder seals the bundle to the legal partner's key and
-to the keys the lawyer who asked registered for herself (casework/services/
-bundle_recipients.py: what she opens it with), and gives its loan back.  Every staff step
-is in the audit log.
+its member's open key lends the builder (bundles/builder.py) access to exactly the
+objects this bundle needs.  The builder builds it (bundles/build.py), seals it to the
+legal partner's key and to the keys the lawyer who asked registered for herself
+(bundles/recipients.py: what she opens it with), and gives its loan back.  Every staff
+step is in the audit log.
+
+This module is the web's side; the build is the builder's (bundles/build.py), so that a
+web process never loads the PDF library the summary needs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casework import audit, builder, states, workflow
+from bundles import builder
+from bundles.recipients import recipients_of
+from bundles.selectors import OPEN, lawyer_access, lent_objects
+from casework import audit, states, workflow
 from casework.audit import Action
 from casework.exceptions import KeyAccessDenied, NotAllowed
-from casework.models import Bundle, Case, CaseNote, Membership, Organization, User, WorkflowStep
-from casework.selectors import Access, reading_access
-from casework.services.bundle_recipients import recipients_of, sealing_recipients
+from casework.models import Bundle, Case, Organization, User, WorkflowStep
 from casework.services.cases import _organization_key, _worker
 from casework.services.members import organization_identity
 from casework.services.reasons import open_reason, seal_reason
-from evidence import age, bundles, keys
+from evidence import age, keys
 from evidence import services as evidence
-from evidence.blobstore import blob_store, new_key
-from evidence.exceptions import CannotOpen
-from evidence.models import CustodyEvent
+from evidence.blobstore import blob_store
 
 logger = logging.getLogger(__name__)
 
 State = Bundle.State
 Kind = WorkflowStep.Kind
-OPEN = [State.REQUESTED, State.PENDING, State.BUILDING]
 
 
 class BundleRefused(Exception):
     """The bundle cannot be asked for, approved or built as asked: ``args[0]`` says why
     (``open``, ``erased``, ``no_own_key``, ``no_consent``, ``no_builder``,
     ``builder_unsigned``, ``answered``)."""
-
-
-# --- who may do what ----------------------------------------------------------------------
-
-
-def lawyer_access(case: Case, user: User) -> Access | None:
-    """Her access to the case as a member of a legal partner it was referred to (and
-    accepted), in a role that asks for bundles; None otherwise."""
-    access = reading_access(user, case)
-    if access is None or access.via != Access.REFERRAL:
-        return None
-    membership = access.membership
-    if membership.organization.kind != Organization.Kind.LEGAL_PARTNER:
-        return None
-    if membership.role not in (Membership.Role.LEGAL_PARTNER, Membership.Role.ORG_ADMIN):
-        return None
-    return access
-
-
-def bundles_of(case: Case, user: User) -> list[Bundle]:
-    """The bundles of this case she may see: all of them for the case's organisation,
-    her own organisation's for a legal partner; none for anyone else."""
-    access = reading_access(user, case)
-    if access is None:
-        return []
-    found = Bundle.objects.filter(case=case).select_related("requested_by", "approved_by")
-    if access.is_owner:
-        return list(found)
-    if lawyer_access(case, user) is not None:
-        return list(found.filter(organization=access.organization))
-    return []
-
-
-def bundle_for(case: Case, user: User, bundle_uuid) -> Bundle:
-    """One bundle of the case she may see, or Bundle.DoesNotExist (a 404)."""
-    for bundle in bundles_of(case, user):
-        if str(bundle.uuid) == str(bundle_uuid):
-            return bundle
-    raise Bundle.DoesNotExist(bundle_uuid)
 
 
 # --- asking, approving, refusing ----------------------------------------------------------
@@ -137,22 +96,6 @@ def request_bundle(
     return bundle
 
 
-def _lent_objects(bundle: Bundle) -> list:
-    """Every sealed object the bundle reads: her words, each file's original, working
-    copy and note, and the conversation and the notes if the approver included them."""
-    report = bundle.case.report
-    objects = [report.content]
-    for item in report.evidence.select_related("original", "working_copy", "note"):
-        objects += [item.original, item.working_copy, item.note]
-    if bundle.include_messages:
-        objects += [m.body for m in report.messages.select_related("body")]
-    if bundle.include_notes:
-        objects += [
-            n.body for n in CaseNote.objects.filter(case=bundle.case).select_related("body")
-        ]
-    return [obj for obj in objects if obj is not None and not obj.is_erased]
-
-
 def approve_bundle(
     bundle: Bundle,
     *,
@@ -164,7 +107,7 @@ def approve_bundle(
     """The case's organisation says yes: with her consent on record, its key lends a
     running builder access to what the bundle needs, and the job goes to that builder.
     Only a builder whose row the platform's signing key signed is lent anything; the
-    others are passed over, logged and audited (casework/builder.py)."""
+    others are passed over, logged and audited (bundles/builder.py)."""
     candidates = builder.live_builders()
     passed_over: list = []
     try:
@@ -186,7 +129,7 @@ def approve_bundle(
                 raise BundleRefused("builder_unsigned")
             chosen = genuine[0]
             locked.include_notes, locked.include_messages = include_notes, include_messages
-            lent = _lent_objects(locked)
+            lent = lent_objects(locked)
             recipient = age.X25519Recipient.parse(chosen.recipient)
             for sealed in lent:
                 evidence.lend_object(sealed, unlocked_by=[org_key], to=recipient)
@@ -235,9 +178,9 @@ def _record_passed_over(row, bundle: Bundle) -> None:
 def _send_to_builder(bundle_id: int, queue: str) -> None:
     # Only from approve_bundle's on_commit: the approved row (and the loan) exist by now.
     try:
-        # By name: casework.tasks imports this module.
+        # By name: bundles.tasks imports the build, which a web process never loads.
         current_app.send_task(  # sent after commit
-            "casework.tasks.build_bundle",
+            "bundles.tasks.build_bundle",
             args=(bundle_id,),
             queue=queue,
             retry=False,
@@ -284,171 +227,6 @@ def refusal_text(bundle: Bundle, *, organization: Organization, identity) -> str
     return open_reason(bundle.refusal, org_key)
 
 
-# --- building (in the builder process) ----------------------------------------------------
-
-
-class _CountingSink:
-    """The bundle file as it is written: its SHA-256 and length, for the record."""
-
-    def __init__(self, sink) -> None:
-        self.sink, self.sha256, self.size = sink, hashlib.sha256(), 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.size += len(data)
-        return self.sink.write(data)
-
-
-@dataclass
-class _Progress:
-    bundle_id: int
-    done: int = 0
-    written: int = 0
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        # A row update every 4 MiB: the page reloads every few seconds anyway.
-        if self.done - self.written >= 4 * 1024 * 1024:
-            Bundle.objects.filter(pk=self.bundle_id).update(progress_done=self.done)
-            self.written = self.done
-
-
-def build_bundle(bundle_id: int) -> str:
-    """Build one approved bundle, in the builder that was lent the keys.  Safe to run
-    twice: the bundle is claimed by a conditional update."""
-    key = builder.identity()
-    if key is None:
-        return "not a builder"
-    claimed = Bundle.objects.filter(
-        pk=bundle_id, state=State.PENDING, builder=builder.name()
-    ).update(state=State.BUILDING, progress_done=0)
-    if not claimed:
-        return "skipped"
-    bundle = Bundle.objects.select_related(
-        "case__report", "case__organization", "organization", "requested_by", "approved_by"
-    ).get(pk=bundle_id)
-    lent = _lent_objects(bundle)
-    blob = new_key()
-    # Read now, not at the request: a key she registers while the bundle waits counts.
-    hers = sealing_recipients(bundle.requested_by, bundle.organization)
-    try:
-        with translation.override(bundle.language or settings.LANGUAGE_CODE):
-            digest, size = _write(bundle, key, blob, hers)
-    except Exception as exc:
-        blob_store().delete(blob)
-        _failed(bundle, exc)
-        return "failed"
-    finally:
-        for sealed in lent:  # the loan ends, whatever happened
-            evidence.take_back_object(sealed, identity=key)
-    _built(bundle, blob, digest, size, [{"recipient": r.recipient, "label": r.label} for r in hers])
-    return "built"
-
-
-def interrupted(bundle_id: int, key: age.X25519Identity | None, *, how: str) -> None:
-    """The child building a bundle ended without finishing it (casework/builder.py,
-    ``build_in_child``): in the process that holds the key, fail the bundle if it was
-    still this builder's to build, and take the loan back, as a failed build does.  A
-    partial file left in the blob store goes with the orphan sweep."""
-    logger.error("bundle %s: its build ended without finishing (%s)", bundle_id, how)
-    bundle = (
-        Bundle.objects.filter(pk=bundle_id)
-        .select_related("case__report", "case__organization")
-        .first()
-    )
-    if bundle is None or key is None:
-        return
-    with transaction.atomic():
-        ended = Bundle.objects.filter(
-            pk=bundle_id, state__in=[State.PENDING, State.BUILDING], builder=builder.name()
-        ).update(state=State.FAILED, failure="interrupted")
-        if ended:
-            audit.record(
-                audit.SYSTEM,
-                Action.BUNDLE_FAILED,
-                case=bundle.case,
-                detail={"bundle": str(bundle.uuid), "reason": "interrupted"},
-            )
-            workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
-    for sealed in _lent_objects(bundle):  # whatever state it is in: the loan ends
-        evidence.take_back_object(sealed, identity=key)
-
-
-def _failure_text(exc: BaseException) -> str:
-    # Never the exception's message: it may carry a file's name, which is hers.
-    if isinstance(exc, bundles.BundleBroken):
-        return "broken_file"
-    if isinstance(exc, CannotOpen):
-        return "cannot_open"
-    if isinstance(exc, OSError):
-        return "storage"
-    return type(exc).__name__[:60]
-
-
-def _failed(bundle: Bundle, exc: BaseException) -> None:
-    logger.error("bundle %s failed: %s", bundle.uuid, type(exc).__name__)
-    with transaction.atomic():
-        Bundle.objects.filter(pk=bundle.pk).update(state=State.FAILED, failure=_failure_text(exc))
-        audit.record(
-            audit.SYSTEM,
-            Action.BUNDLE_FAILED,
-            case=bundle.case,
-            detail={"bundle": str(bundle.uuid), "reason": _failure_text(exc)},
-        )
-        workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
-
-
-def _built(bundle: Bundle, blob: str, digest: str, size: int, sealed_to: list[dict]) -> None:
-    now = _now()
-    with transaction.atomic():
-        Bundle.objects.filter(pk=bundle.pk).update(
-            state=State.READY,
-            sealed_to=sealed_to,
-            blob_key=blob,
-            sha256=digest,
-            size=size,
-            built_at=now,
-            expires_at=now + timedelta(days=settings.CASEWORK_BUNDLE_DAYS),
-            progress_done=bundle.progress_total,
-        )
-        evidence.add_custody(
-            bundle.case.report.evidence.all(),
-            action=CustodyEvent.Action.EXPORTED,
-            actor=bundle.approved_by.get_username(),
-            at=now,
-            detail={"bundle": str(bundle.uuid), "to": bundle.organization.name},
-        )
-        audit.record(
-            audit.SYSTEM,
-            Action.BUNDLE_BUILT,
-            case=bundle.case,
-            detail={"bundle": str(bundle.uuid), "sha256": digest, "size": size},
-        )
-        workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
-
-
-def _write(bundle: Bundle, key: age.X25519Identity, blob: str, hers: list) -> tuple[str, int]:
-    from casework import bundle_content
-
-    case = bundle.case
-    recipients = [keys.parse_recipient(bundle.organization.key_recipient)]
-    recipients += [keys.parse_recipient(row.recipient) for row in hers]
-    with blob_store().writer(blob) as out:
-        sink = _CountingSink(out)
-        writer = bundles.BundleWriter(
-            sink,
-            recipients=recipients,
-            bag_name=f"bundle-{case.reference}-{_now():%Y%m%d}",
-            progress=_Progress(bundle.pk),
-        )
-        try:
-            bundle_content.write(writer, bundle, key)
-        except BaseException:
-            writer.abort()
-            raise
-    return sink.sha256.hexdigest(), sink.size
-
-
 # --- after ----------------------------------------------------------------------------------
 
 
@@ -463,16 +241,6 @@ def record_download(bundle: Bundle, *, actor: User) -> None:
         case=bundle.case,
         organization=bundle.organization,
         detail={"bundle": str(bundle.uuid)},
-    )
-
-
-def bundle_files_in_use(keys: list[str]) -> list[str]:
-    """Which of these blob keys are built bundles still waiting to be downloaded (the
-    orphan sweep asks: a bundle file has no SealedObject row of its own)."""
-    return list(
-        Bundle.objects.filter(blob_key__in=keys, state=State.READY).values_list(
-            "blob_key", flat=True
-        )
     )
 
 

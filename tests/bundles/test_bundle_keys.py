@@ -19,15 +19,16 @@ import tarfile
 
 import pytest
 
+from bundles import build
+from bundles import recipients as bundle_recipients
+from bundles.recipients import RecipientRefused
 from casework import services
 from casework.audit import Action
 from casework.exceptions import NotAllowed
 from casework.models import AuditEvent, Bundle, BundleRecipient, Membership
-from casework.services import bundle_recipients
-from casework.services.bundle_recipients import RecipientRefused
 from evidence.age import read_header
 from evidence.blobstore import blob_store
-from tests.casework.test_bundles import (  # noqa: F401 - fixtures
+from tests.bundles.test_bundles import (  # noqa: F401 - fixtures
     ask_and_approve,
     key_of,
     referred,
@@ -161,7 +162,7 @@ def test_a_bundle_is_sealed_to_each_of_her_keys_and_still_to_her_organisation(
     for number, (_, recipient) in enumerate(keys):
         bundle_recipients.add_recipient(actor=leila, text=recipient, label=f"clé {number}")
     bundle = ask_and_approve(cast, referred)
-    assert services.build_bundle(bundle.pk) == "built"
+    assert build.build_bundle(bundle.pk) == "built"
     bundle.refresh_from_db()
     assert [r["recipient"] for r in bundle.sealed_to] == [r for _, r in keys]
 
@@ -195,7 +196,7 @@ def test_without_a_key_of_her_own_the_ready_page_says_she_cannot_open_it(
     running_builder,  # noqa: F811 - the fixture
 ):
     bundle = ask_and_approve(cast, referred)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     page = (
         signed_in_client(cast.users["leila"])
         .get(f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/")
@@ -215,7 +216,7 @@ def test_a_key_registered_after_she_left_the_clinic_is_not_used(
     bundle_recipients.add_recipient(actor=leila, text=keygen()[1])
     bundle = ask_and_approve(cast, referred)
     Membership.objects.filter(user=leila).delete()
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     bundle.refresh_from_db()
     assert bundle.state == State.READY
     assert bundle.sealed_to == []
@@ -311,7 +312,7 @@ def test_a_bundle_sealed_to_her_organisation_only_opens_with_its_key_taken_under
     """The second way: her organisation's key as an age identity file under her own
     passphrase, which ``age -d -i`` asks for (a real terminal, as she would type it)."""
     bundle = ask_and_approve(cast, referred)
-    services.build_bundle(bundle.pk)
+    build.build_bundle(bundle.pk)
     bundle.refresh_from_db()
     lawyer = signed_in_client(cast.users["leila"])
     page = lawyer.get(f"/fr/staff/cases/{referred.pk}/bundles/{bundle.uuid}/").content.decode()
