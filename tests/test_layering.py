@@ -178,11 +178,6 @@ def test_apps_import_the_http_kernel_from_web():
 
 # A name with a leading underscore is its module's own business.
 PRIVATE_IMPORTS_ALLOWED = {
-    "casework/services/bundles.py imports casework.services.cases._organization_key",
-    "casework/services/bundles.py imports casework.services.cases._worker",
-    "casework/services/referrals.py imports casework.services.cases._organization_key",
-    "casework/services/referrals.py imports casework.services.cases._touched",
-    "casework/services/referrals.py imports casework.services.cases._worker",
     "casework/views/referrals.py imports casework.views.cases._case_page",
     "casework/views/referrals.py imports casework.views.cases._forbidden",
 }
