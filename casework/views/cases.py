@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from casework import selectors, services, states, triage
 from casework.auth import member_key, staff_required
+from casework.downloads import original_response, working_copy_response
 from casework.exceptions import (
     CaseErased,
     KeyLocked,
@@ -37,10 +36,9 @@ from casework.forms import (
 from casework.models import Case, User
 from casework.views.bundles import bundle_context
 from evidence.exceptions import CannotOpen
-from evidence.models import CustodyEvent, EvidenceItem
+from evidence.models import EvidenceItem
 from reporting import facts
 
-STREAM_CHUNK = 256 * 1024
 # The close form's outcome buttons, apart from every other field of the case page.
 CLOSE_FORM_IDS = "id_close_%s"
 
@@ -299,29 +297,6 @@ def case_reply(request: HttpRequest, case_id: int) -> HttpResponse:
     return _back(case, "messages")
 
 
-def stream_chunks(reader) -> Iterator[bytes]:
-    """The plaintext, a chunk at a time, straight from the sealed payload to the socket."""
-    with reader:
-        while block := reader.read(STREAM_CHUNK):
-            yield block
-
-
-def original_response(case: Case, item: EvidenceItem, reader) -> StreamingHttpResponse:
-    """The original as an attachment (pages and API alike)."""
-    response = StreamingHttpResponse(stream_chunks(reader), content_type=item.mime)
-    # Named by the case and the hash, never by the name she gave it: that name is
-    # content, and a downloads folder is not sealed.
-    filename = f"{case.reference}-{item.pk}-{item.sha256[:12]}.{item.extension or 'bin'}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Content-Length"] = str(item.size)
-    return response
-
-
-def working_copy_mime(item: EvidenceItem) -> str:
-    made = item.custody.filter(action=CustodyEvent.Action.WORKING_COPY_MADE).first()
-    return (made.detail.get("mime") if made else None) or "application/octet-stream"
-
-
 @require_GET
 @staff_required
 def evidence_copy(request: HttpRequest, case_id: int, item_id: int) -> HttpResponse:
@@ -333,9 +308,7 @@ def evidence_copy(request: HttpRequest, case_id: int, item_id: int) -> HttpRespo
         )
     except (EvidenceItem.DoesNotExist, KeyLocked, CaseErased):
         raise Http404 from None
-    response = StreamingHttpResponse(stream_chunks(reader), content_type=working_copy_mime(item))
-    response["Content-Disposition"] = "inline"
-    return response
+    return working_copy_response(item, reader)
 
 
 @require_http_methods(["GET", "POST"])
