@@ -207,21 +207,11 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
 @answering_refusals()
 def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
-    form = AssignForm(request.POST)
-    raw = form.data.get("assignee", "") if form.is_valid() else ""
-    if raw == "me":
-        assignee = request.user
-    elif raw.isdecimal():
-        assignee = selectors.colleagues(case).filter(pk=int(raw)).first()
-        if assignee is None:
-            messages.error(request, _("This person cannot take cases of this organisation."))
-            return _back(case)
-    elif raw == "":
-        assignee = None
-    else:
-        messages.error(request, _("This person cannot take cases of this organisation."))
+    form = AssignForm(case, request.user, request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["assignee"][0])
         return _back(case)
-    services.assign_case(case, assignee, actor=request.user)
+    services.assign_case(case, form.cleaned_data["assignee"], actor=request.user)
     return _back(case)
 
 
