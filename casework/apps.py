@@ -8,8 +8,6 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
-        import casework.referral_receivers  # noqa: F401 - her answers to referrals
-
         # receivers, step performers, the bundle builder's start-up hook
         from casework import auth, builder, notifications, receivers  # noqa: F401
         from casework.routing import report_recipients
