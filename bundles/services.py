@@ -32,7 +32,7 @@ from casework import audit, states, workflow
 from casework.audit import Action
 from casework.exceptions import KeyAccessDenied, NotAllowed
 from casework.models import Bundle, Case, Organization, User, WorkflowStep
-from casework.services.cases import _organization_key, _worker
+from casework.services.access import open_organization_key, require_case_worker
 from casework.services.members import organization_identity
 from casework.services.reasons import open_reason, seal_reason
 from evidence import age, keys
@@ -114,12 +114,12 @@ def approve_bundle(
         with transaction.atomic():
             locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
             case = locked.case
-            _worker(case, actor)
+            require_case_worker(case, actor)
             if locked.state != State.REQUESTED:
                 raise BundleRefused("answered")
             if not states.has_consent(case):
                 raise BundleRefused("no_consent")
-            org_key = _organization_key(case, identity)
+            org_key = open_organization_key(case, identity)
             if not candidates:
                 raise BundleRefused("no_builder")
             genuine = []
@@ -200,7 +200,7 @@ def refuse_bundle(bundle: Bundle, *, actor: User, reason: str) -> Bundle:
     """The case's organisation says no, and why (sealed to both organisations)."""
     locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
     case = locked.case
-    _worker(case, actor)
+    require_case_worker(case, actor)
     if locked.state != State.REQUESTED:
         raise BundleRefused("answered")
     if not reason.strip():

@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from casework import selectors, services, states
 from casework.auth import member_key
+from casework.downloads import original_response, working_copy_response
 from casework.exceptions import (
     CaseErased,
     KeyLocked,
@@ -56,7 +57,6 @@ from casework.serializers import (
     StatusChangeSerializer,
     TagsSerializer,
 )
-from casework.views.cases import original_response, stream_chunks, working_copy_mime
 from evidence.exceptions import CannotOpen
 from evidence.models import EvidenceItem
 from reporting.serializers import ErrorSerializer
@@ -451,11 +451,7 @@ class EvidenceCopy(StaffView):
                 )
         except EvidenceItem.DoesNotExist:
             raise Http404 from None
-        response = StreamingHttpResponse(
-            stream_chunks(reader), content_type=working_copy_mime(item)
-        )
-        response["Content-Disposition"] = "inline"
-        return response
+        return working_copy_response(item, reader)
 
 
 class EvidenceOriginal(StaffView):

@@ -9,8 +9,6 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
-        import casework.referral_receivers  # noqa: F401 - her answers to referrals
-
         # receivers, step performers
         from casework import auth, notifications, receivers  # noqa: F401
         from casework.routing import report_recipients

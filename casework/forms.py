@@ -4,7 +4,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from casework import services
+from casework import selectors, services
 from casework.models import Case, DownloadReason, Membership, Organization, User
 from reporting import facts
 
@@ -90,8 +90,34 @@ class StatusForm(forms.Form):
     )
 
 
+NOT_A_COLLEAGUE = _("This person cannot take cases of this organisation.")
+
+
 class AssignForm(forms.Form):
-    assignee = forms.CharField(required=False)  # a user id, or empty for nobody
+    """Who takes the case: "me", a colleague's user id, or empty for nobody.  Whether
+    the one asking may give it to her is assign_case()'s call."""
+
+    assignee = forms.CharField(required=False)
+
+    def __init__(self, case: Case, user: User, *args, **kwargs):
+        self.case = case
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_assignee(self) -> User | None:
+        value = self.cleaned_data["assignee"]
+        if value == "":
+            return None
+        if value == "me":
+            # Even a reader may ask: assign_case() refuses her, and she is told her role
+            # does not allow it rather than that she cannot take cases.
+            return self.user
+        colleague = None
+        if value.isdecimal():
+            colleague = selectors.colleagues(self.case).filter(pk=int(value)).first()
+        if colleague is None:
+            raise ValidationError(NOT_A_COLLEAGUE)
+        return colleague
 
 
 class NoteForm(forms.Form):

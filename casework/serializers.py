@@ -17,12 +17,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casework import selectors, services, triage
-from casework.forms import DownloadForm, NoteForm, ReplyForm
+from casework.forms import NOT_A_COLLEAGUE, DownloadForm, NoteForm, ReplyForm
 from casework.models import Case, DownloadReason, Membership, Tag, User
 from reporting import facts
 from reporting.models import Message
 
-NOT_A_COLLEAGUE = _("This person cannot take cases of this organisation.")
 NOT_A_MEMBER = _("You are not a member of this organisation.")
 ASSIGNEE_FILTER = _("Give a member's id, “me” or “none”.")
 NOTE_LIMIT = DownloadForm.base_fields["note"].max_length

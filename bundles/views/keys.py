@@ -18,8 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from bundles import recipients as bundle_recipients
 from bundles.recipients import PassphraseRefused, RecipientRefused
 from casework.auth import member_key, staff_required
-from casework.exceptions import KeyAccessDenied, KeyLocked, NotAllowed
+from casework.exceptions import KeyAccessDenied, KeyLocked
 from casework.models import BundleRecipient
+from casework.views.refusals import answering_refusals, forbidden
 
 REFUSALS = {
     "secret": gettext_lazy(
@@ -119,10 +120,11 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @staff_required
+@answering_refusals()  # NotAllowed: her role changed since bundle_membership() let her in
 def my_keys(request: HttpRequest) -> HttpResponse:
     membership = bundle_recipients.bundle_membership(request.user)
     if membership is None:
-        return render(request, "casework/forbidden.html", status=403)
+        return forbidden(request)
     posted = request.POST or None
     if posted is not None and bundle_recipients.holds_secret(posted.get("recipient", "")):
         # Her secret key pasted by mistake (alone or in the whole key file): never shown
@@ -142,8 +144,6 @@ def my_keys(request: HttpRequest) -> HttpResponse:
                 text=form.cleaned_data["recipient"],
                 label=form.cleaned_data["label"],
             )
-        except NotAllowed:  # her role changed between the two lines above
-            return render(request, "casework/forbidden.html", status=403)
         except RecipientRefused as refused:
             code = refused.args[0]
             form.add_error("label" if code == "label" else "recipient", REFUSALS[code])
@@ -174,12 +174,22 @@ def _page(request: HttpRequest, membership, form, export_form) -> HttpResponse:
 
 @require_POST
 @staff_required
+@answering_refusals(
+    back=_back,
+    say={
+        KeyLocked: gettext_lazy("Your key is locked: sign in again to take the key."),
+        KeyAccessDenied: gettext_lazy(
+            "You are waiting for access to your organisation's key: its admin can "
+            "give it to you on the Members page."
+        ),
+    },
+)
 def export_key(request: HttpRequest) -> HttpResponse:
     """Her organisation's key as an age identity file under her passphrase: the second
     way to open a bundle (bundles/recipients.py)."""
     membership = bundle_recipients.bundle_membership(request.user)
     if membership is None:
-        return render(request, "casework/forbidden.html", status=403)
+        return forbidden(request)
     form = ExportForm(request.POST)
     if form.is_valid():
         try:
@@ -189,20 +199,6 @@ def export_key(request: HttpRequest) -> HttpResponse:
                 passphrase=form.cleaned_data["passphrase"],
                 again=form.cleaned_data["again"],
             )
-        except NotAllowed:
-            return render(request, "casework/forbidden.html", status=403)
-        except KeyLocked:
-            messages.error(request, _("Your key is locked: sign in again to take the key."))
-            return _back(request)
-        except KeyAccessDenied:
-            messages.error(
-                request,
-                _(
-                    "You are waiting for access to your organisation's key: its admin can "
-                    "give it to you on the Members page."
-                ),
-            )
-            return _back(request)
         except PassphraseRefused as refused:
             field = "again" if refused.args[0] == "mismatch" else "passphrase"
             form.add_error(field, PASSPHRASE_REFUSALS[refused.args[0]])

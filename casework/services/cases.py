@@ -16,16 +16,15 @@ from django.utils import timezone
 
 from casework import audit, selectors, states, triage
 from casework.audit import Action
-from casework.exceptions import (
-    CaseErased,
-    KeyAccessDenied,
-    KeyLocked,
-    NotAllowed,
-    OutcomeMissing,
-    TransitionRefused,
-)
+from casework.exceptions import KeyLocked, NotAllowed, OutcomeMissing, TransitionRefused
 from casework.models import Case, CaseNote, DownloadReason, Membership, Organization, Tag, User
-from casework.services.members import organization_identity
+from casework.services.access import (
+    note_member_activity,
+    open_organization_key,
+    require_case_reader,
+    require_case_worker,
+    require_not_erased,
+)
 from casework.services.reasons import open_reason, seal_reason
 from evidence import keys
 from evidence import services as evidence
@@ -69,29 +68,8 @@ def open_case(report_id: int) -> Case:
     return case
 
 
-def _membership(case: Case, actor: User) -> Membership:
-    membership = Membership.objects.filter(user=actor, organization_id=case.organization_id).first()
-    if membership is None:
-        # The selectors never hand a case to an outsider; reaching this is a bug.
-        raise NotAllowed("case", case.pk)
-    return membership
-
-
-def _worker(case: Case, actor: User) -> Membership:
-    membership = _membership(case, actor)
-    if not membership.can_work_cases:
-        raise NotAllowed("work", case.pk)
-    return membership
-
-
 def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
-
-
-def _touched(case: Case) -> None:
-    # A member acted on it: beat's reminder counts from here (never from her acts,
-    # whose times stay to the hour).
-    Case.objects.filter(pk=case.pk).update(last_activity_at=timezone.now())
 
 
 @transaction.atomic
@@ -104,7 +82,7 @@ def change_status(case: Case, to: str, *, actor: User, outcome: str = "") -> Cas
     (OutcomeMissing otherwise), kept on the case and in the audit row; reopening leaves
     it where it was (the last reason it was closed for) and closing again asks again.
     """
-    _worker(case, actor)
+    require_case_worker(case, actor)
     locked = _locked(case)
     if locked.erased_at is not None:  # nothing left to work on: it stays closed
         raise TransitionRefused(locked.status, to)
@@ -147,7 +125,7 @@ def change_status(case: Case, to: str, *, actor: User, outcome: str = "") -> Cas
 def assign_case(case: Case, assignee: User | None, *, actor: User) -> Case:
     """Give the case to a member of its organisation who works cases, or to nobody.
     A caseworker may take a case herself; giving it to someone else is a lead's job."""
-    membership = _worker(case, actor)
+    membership = require_case_worker(case, actor)
     if assignee is not None:
         target = Membership.objects.filter(user=assignee, organization_id=case.organization_id)
         target = target.first()
@@ -168,30 +146,6 @@ def assign_case(case: Case, assignee: User | None, *, actor: User) -> Case:
     return locked
 
 
-def _reader(case: Case, actor: User) -> selectors.Access:
-    access = selectors.reading_access(actor, case)
-    if access is None:
-        # The selectors never hand a case to someone who may not read it; reaching this
-        # is a bug.
-        raise NotAllowed("case", case.pk)
-    return access
-
-
-def _organization_key(
-    case: Case, identity: keys.Identity | None, *, organization: Organization | None = None
-) -> keys.Identity:
-    """The key of ``organization`` (by default the case's), opened with her key: a
-    reader from another organisation reads with her own organisation's key, which the
-    report's headers were re-issued to."""
-    organization = organization or case.organization
-    if identity is None:
-        raise KeyLocked(organization.pk)
-    try:
-        return organization_identity(organization, identity)
-    except KeyAccessDenied as exc:  # her key is not (yet) one the organisation's opens
-        raise KeyLocked(organization.pk) from exc
-
-
 def _viewed(actor: User, action: str, case: Case, access: selectors.Access, detail: dict) -> None:
     # A reader from another organisation is logged under hers, and says why she could.
     if not access.is_owner:
@@ -199,16 +153,11 @@ def _viewed(actor: User, action: str, case: Case, access: selectors.Access, deta
     audit.record(actor, action, case=case, organization=access.organization, detail=detail)
 
 
-def _not_erased(case: Case) -> None:
-    if case.erased_at is not None:
-        raise CaseErased(case.pk)
-
-
 @transaction.atomic
 def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
     """A note for colleagues, sealed to the organisation only: she never reads it."""
-    _worker(case, actor)
-    _not_erased(case)
+    require_case_worker(case, actor)
+    require_not_erased(case)
     recipient = keys.parse_recipient(case.organization.key_recipient)
     now = timezone.now()
     body = json.dumps({"text": text, "at": now.isoformat()}, ensure_ascii=False)
@@ -219,7 +168,7 @@ def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
             body=evidence.seal_bytes(body.encode(), [recipient]),
             created_at=now.replace(minute=0, second=0, microsecond=0),
         )
-    _touched(case)
+    note_member_activity(case)
     # No note id in the row: it would tie the note's exact time to its row (and its
     # sealed object, which shares a table with hers).
     audit.record(actor, Action.NOTE_ADDED, case=case)
@@ -229,13 +178,13 @@ def add_note(case: Case, text: str, *, actor: User) -> CaseNote:
 @transaction.atomic
 def set_tags(case: Case, names: list[str], *, actor: User) -> list[Tag]:
     """Exactly these tags on the case, creating the organisation's new ones."""
-    _worker(case, actor)
+    require_case_worker(case, actor)
     wanted = sorted({name.strip()[:40] for name in names if name.strip()})
     tags = [
         Tag.objects.get_or_create(organization_id=case.organization_id, name=n)[0] for n in wanted
     ]
     case.tags.set(tags)
-    _touched(case)
+    note_member_activity(case)
     audit.record(actor, Action.CASE_TAGGED, case=case, detail={"tags": [t.pk for t in tags]})
     return tags
 
@@ -244,13 +193,13 @@ def set_tags(case: Case, names: list[str], *, actor: User) -> list[Tag]:
 def set_legal_hold(case: Case, on: bool, *, actor: User) -> bool:
     """Place the case under legal hold (evidence a court still needs: retention leaves
     it alone however long it has been closed), or lift it.  False if it already was."""
-    _worker(case, actor)
-    _not_erased(case)
+    require_case_worker(case, actor)
+    require_not_erased(case)
     changed = Case.objects.filter(pk=case.pk).exclude(legal_hold=on).update(legal_hold=on)
     if not changed:
         return False
     case.legal_hold = on
-    _touched(case)
+    note_member_activity(case)
     audit.record(actor, Action.CASE_LEGAL_HOLD, case=case, detail={"on": on})
     return True
 
@@ -259,14 +208,14 @@ def set_legal_hold(case: Case, on: bool, *, actor: User) -> bool:
 def reply_to_reporter(case: Case, text: str, *, actor: User) -> Message:
     """A message she reads on her return visit, sealed to her and to the organisations
     her report is sealed to (reporting owns the conversation)."""
-    _worker(case, actor)
+    require_case_worker(case, actor)
     # Her key was dropped with her words: nothing new may be sealed about her.
-    _not_erased(case)
+    require_not_erased(case)
     # One reply at a time per case: its message and its audit row take their places in
     # the same order, which the timeline pairs (selectors.timeline).
     _locked(case)
     message = reporting.post_message(case.report, text, author=Message.Author.HELPER)
-    _touched(case)
+    note_member_activity(case)
     # No message id: her messages share the sequence, and this row's time is exact.
     audit.record(actor, Action.MESSAGE_SENT, case=case)
     return message
@@ -307,10 +256,9 @@ def read_case_file(case: Case, *, actor: User, identity: keys.Identity | None) -
     A member reading a case referred to her organisation, or the coordination reading
     an urgent or escalated one, opens it with her own organisation's key, and sees no
     notes: those are sealed to the owning organisation only."""
-    access = _reader(case, actor)
-    if case.erased_at is not None:
-        raise CaseErased(case.pk)
-    org_key = _organization_key(case, identity, organization=access.organization)
+    access = require_case_reader(case, actor)
+    require_not_erased(case)
+    org_key = open_organization_key(case, identity, organization=access.organization)
     report = case.report
     # CannotOpen here: her organisation is not among the report's readers (the
     # coordination had no key yet when she filed); the pages say so.
@@ -347,9 +295,8 @@ def open_evidence(
     "other", a note).  The reason is kept in the audit log; the note only sealed to her
     organisation, the log naming it by id.  The audit row commits before the first byte
     leaves; the caller streams and closes the reader."""
-    access = _reader(case, actor)
-    if case.erased_at is not None:
-        raise CaseErased(case.pk)
+    access = require_case_reader(case, actor)
+    require_not_erased(case)
     item = case.report.evidence.select_related("original", "working_copy").get(pk=item_id)
     sealed = item.original if original else item.working_copy
     if sealed is None:
@@ -359,7 +306,7 @@ def open_evidence(
         reason not in DownloadReason.values or (reason == DownloadReason.OTHER and not note)
     ):
         raise NotAllowed("download without a reason", case.pk)
-    org_key = _organization_key(case, identity, organization=access.organization)
+    org_key = open_organization_key(case, identity, organization=access.organization)
     try:
         reader = evidence.open_object(sealed, [org_key])
     except CannotOpen as exc:
@@ -377,7 +324,7 @@ def open_evidence(
 def download_notes(case: Case, *, actor: User, identity: keys.Identity | None) -> dict[int, str]:
     """The notes members of her organisation sealed with their downloads of this case's
     originals, by the sealed object's id (what the audit row names): those her key opens."""
-    access = _reader(case, actor)
+    access = require_case_reader(case, actor)
     ids = [
         entry.detail["note"]
         for entry in selectors.access_log(case)
@@ -386,7 +333,7 @@ def download_notes(case: Case, *, actor: User, identity: keys.Identity | None) -
     if not ids or case.erased_at is not None:
         return {}
     try:
-        org_key = _organization_key(case, identity, organization=access.organization)
+        org_key = open_organization_key(case, identity, organization=access.organization)
     except KeyLocked:
         return {}
     notes = {

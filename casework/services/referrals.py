@@ -26,7 +26,11 @@ from casework import audit, states, workflow
 from casework.audit import Action
 from casework.exceptions import KeyLocked, NotAllowed
 from casework.models import Case, Membership, Organization, Referral, User, WorkflowStep
-from casework.services.cases import _organization_key, _touched, _worker
+from casework.services.access import (
+    note_member_activity,
+    open_organization_key,
+    require_case_worker,
+)
 from casework.services.reasons import open_reason, seal_reason
 from evidence import keys
 from evidence import services as evidence
@@ -129,7 +133,7 @@ def received_referrals(user: User, *, identity: keys.Identity | None) -> list[Re
         org_id = referral.to_organization_id
         if org_id not in org_keys:
             try:
-                org_keys[org_id] = _organization_key(
+                org_keys[org_id] = open_organization_key(
                     referral.case, identity, organization=memberships[org_id].organization
                 )
             except KeyLocked:
@@ -151,7 +155,7 @@ def case_referrals(
     """The case's referrals, for the owning organisation's members, reasons opened
     with its key (None where the key is locked)."""
     try:
-        org_key = _organization_key(case, identity, organization=organization)
+        org_key = open_organization_key(case, identity, organization=organization)
     except KeyLocked:
         org_key = None
     referrals = case.referrals.select_related(
@@ -185,7 +189,7 @@ def refer_case(
 
 
 def _refer(case, *, to, service, reason, actor, identity) -> Referral:
-    _worker(case, actor)
+    require_case_worker(case, actor)
     reason = reason.strip()
     if not reason:
         raise ReferralRefused("reason_required")
@@ -212,7 +216,7 @@ def _refer(case, *, to, service, reason, actor, identity) -> Referral:
     consent = report.consent_share
     question = None
     if consent:
-        owner_key = _organization_key(locked, identity)
+        owner_key = open_organization_key(locked, identity)
         try:
             reporting.add_reader(report, to.key_recipient, unlocked_by=owner_key)
         except CannotOpen as exc:
@@ -232,7 +236,7 @@ def _refer(case, *, to, service, reason, actor, identity) -> Referral:
         consent_request=question,
         created_at=timezone.now(),
     )
-    _touched(locked)
+    note_member_activity(locked)
     audit.record(
         actor,
         Action.REFERRAL_CREATED,
@@ -329,7 +333,7 @@ def _decline(referral, *, reason, actor, identity) -> Referral:
         raise ReferralRefused("reason_required")
     locked = _offered(referral)
     to = locked.to_organization
-    own_key = _organization_key(locked.case, identity, organization=to)
+    own_key = open_organization_key(locked.case, identity, organization=to)
     try:
         reporting.remove_reader(locked.case.report, to.key_recipient, unlocked_by=own_key)
     except CannotOpen as exc:

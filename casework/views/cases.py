@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,13 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from casework import extensions, selectors, services, states, triage
 from casework.auth import member_key, staff_required
-from casework.exceptions import (
-    CaseErased,
-    KeyLocked,
-    NotAllowed,
-    OutcomeMissing,
-    TransitionRefused,
-)
+from casework.downloads import original_response, working_copy_response
+from casework.exceptions import CaseErased, KeyLocked, OutcomeMissing, TransitionRefused
 from casework.forms import (
     AssignForm,
     DownloadForm,
@@ -35,13 +28,14 @@ from casework.forms import (
     TagsForm,
 )
 from casework.models import Case, User
+from casework.views.refusals import answering_refusals, back_to_case
 from evidence.exceptions import CannotOpen
-from evidence.models import CustodyEvent, EvidenceItem
+from evidence.models import EvidenceItem
 from reporting import facts
 
-STREAM_CHUNK = 256 * 1024
 # The close form's outcome buttons, apart from every other field of the case page.
 CLOSE_FORM_IDS = "id_close_%s"
+_ERASED_MESSAGE = gettext_lazy("This case was erased: nothing can be added to it any more.")
 
 
 def _organization(request: HttpRequest):
@@ -109,7 +103,9 @@ def _access_log(request: HttpRequest, case: Case) -> list[tuple[selectors.Timeli
     ]
 
 
-def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) -> HttpResponse:
+def case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) -> HttpResponse:
+    """The case page; ``forms`` (``note_form=``, ``refer_form=``...) replace its empty
+    forms, to show one again as sent, with its errors."""
     # Her organisation that owns the case, or the one she reads it through (a referral
     # it accepted, the coordination): case_for() found it, so there is one.
     access = selectors.reading_access(request.user, case)
@@ -169,19 +165,23 @@ def _case_page(request: HttpRequest, case: Case, *, status: int = 200, **forms) 
 @require_GET
 @staff_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    return _case_page(request, selectors.case_for(request.user, case_id))
+    return case_page(request, selectors.case_for(request.user, case_id))
 
 
 def _back(case: Case, anchor: str = "") -> HttpResponse:
     return redirect(reverse("casework:case", args=[case.pk]) + (f"#{anchor}" if anchor else ""))
 
 
-def _forbidden(request: HttpRequest) -> HttpResponse:
-    return render(request, "casework/forbidden.html", status=403)
+def _cannot_move(refused: TransitionRefused) -> str:
+    current, wanted = refused.args
+    if current == Case.Status.NEW and wanted == Case.Status.CLOSED:
+        return _("Acknowledge the case first: it is closed after that.")
+    return _("The case has moved meanwhile; here is where it stands now.")
 
 
 @require_POST
 @staff_required
+@answering_refusals(back=back_to_case(), say={TransitionRefused: _cannot_move})
 def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
     form = StatusForm(request.POST, auto_id=CLOSE_FORM_IDS)
@@ -195,130 +195,69 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
             actor=request.user,
             outcome=form.cleaned_data["outcome"],
         )
-    except OutcomeMissing:
+    except OutcomeMissing:  # the close form's own field: shown beside it
         form.add_error("outcome", _("Choose why the case is closed."))
-        return _case_page(request, case, status=400, close_form=form)
-    except TransitionRefused as refused:
-        current, wanted = refused.args
-        if current == Case.Status.NEW and wanted == Case.Status.CLOSED:
-            messages.error(request, _("Acknowledge the case first: it is closed after that."))
-        else:
-            messages.error(request, _("The case has moved meanwhile; here is where it stands now."))
-    except NotAllowed:
-        return _forbidden(request)
+        return case_page(request, case, status=400, close_form=form)
     return _back(case)
 
 
 @require_POST
 @staff_required
+@answering_refusals()
 def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
-    form = AssignForm(request.POST)
-    raw = form.data.get("assignee", "") if form.is_valid() else ""
-    if raw == "me":
-        assignee = request.user
-    elif raw.isdecimal():
-        assignee = selectors.colleagues(case).filter(pk=int(raw)).first()
-        if assignee is None:
-            messages.error(request, _("This person cannot take cases of this organisation."))
-            return _back(case)
-    elif raw == "":
-        assignee = None
-    else:
-        messages.error(request, _("This person cannot take cases of this organisation."))
+    form = AssignForm(case, request.user, request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["assignee"][0])
         return _back(case)
-    try:
-        services.assign_case(case, assignee, actor=request.user)
-    except NotAllowed:
-        return _forbidden(request)
+    services.assign_case(case, form.cleaned_data["assignee"], actor=request.user)
     return _back(case)
 
 
 @require_POST
 @staff_required
+@answering_refusals()
 def case_tags(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
     form = TagsForm(request.POST)
     if not form.is_valid():
-        return _case_page(request, case, status=400, tags_form=form)
-    try:
-        services.set_tags(case, form.cleaned_data["tags"], actor=request.user)
-    except NotAllowed:
-        return _forbidden(request)
+        return case_page(request, case, status=400, tags_form=form)
+    services.set_tags(case, form.cleaned_data["tags"], actor=request.user)
     return _back(case)
 
 
 @require_POST
 @staff_required
+@answering_refusals(back=back_to_case(), say={CaseErased: _ERASED_MESSAGE})
 def case_legal_hold(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
-    try:
-        services.set_legal_hold(case, request.POST.get("on") == "yes", actor=request.user)
-    except NotAllowed:
-        return _forbidden(request)
-    except CaseErased:
-        messages.error(request, _ERASED_MESSAGE)
+    services.set_legal_hold(case, request.POST.get("on") == "yes", actor=request.user)
     return _back(case)
-
-
-_ERASED_MESSAGE = gettext_lazy("This case was erased: nothing can be added to it any more.")
 
 
 @require_POST
 @staff_required
+@answering_refusals(back=back_to_case("notes"), say={CaseErased: _ERASED_MESSAGE})
 def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _case_page(request, case, status=400, note_form=form)
-    try:
-        services.add_note(case, form.cleaned_data["text"], actor=request.user)
-    except NotAllowed:
-        return _forbidden(request)
-    except CaseErased:
-        messages.error(request, _ERASED_MESSAGE)
+        return case_page(request, case, status=400, note_form=form)
+    services.add_note(case, form.cleaned_data["text"], actor=request.user)
     return _back(case, "notes")
 
 
 @require_POST
 @staff_required
+@answering_refusals(back=back_to_case("messages"), say={CaseErased: _ERASED_MESSAGE})
 def case_reply(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
     form = ReplyForm(request.POST)
     if not form.is_valid():
-        return _case_page(request, case, status=400, reply_form=form)
-    try:
-        services.reply_to_reporter(case, form.cleaned_data["text"], actor=request.user)
-    except NotAllowed:
-        return _forbidden(request)
-    except CaseErased:
-        messages.error(request, _ERASED_MESSAGE)
-        return _back(case, "messages")
+        return case_page(request, case, status=400, reply_form=form)
+    services.reply_to_reporter(case, form.cleaned_data["text"], actor=request.user)
     messages.success(request, _("Sent. She will read it with her receipt code."))
     return _back(case, "messages")
-
-
-def stream_chunks(reader) -> Iterator[bytes]:
-    """The plaintext, a chunk at a time, straight from the sealed payload to the socket."""
-    with reader:
-        while block := reader.read(STREAM_CHUNK):
-            yield block
-
-
-def original_response(case: Case, item: EvidenceItem, reader) -> StreamingHttpResponse:
-    """The original as an attachment (pages and API alike)."""
-    response = StreamingHttpResponse(stream_chunks(reader), content_type=item.mime)
-    # Named by the case and the hash, never by the name she gave it: that name is
-    # content, and a downloads folder is not sealed.
-    filename = f"{case.reference}-{item.pk}-{item.sha256[:12]}.{item.extension or 'bin'}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Content-Length"] = str(item.size)
-    return response
-
-
-def working_copy_mime(item: EvidenceItem) -> str:
-    made = item.custody.filter(action=CustodyEvent.Action.WORKING_COPY_MADE).first()
-    return (made.detail.get("mime") if made else None) or "application/octet-stream"
 
 
 @require_GET
@@ -331,14 +270,20 @@ def evidence_copy(request: HttpRequest, case_id: int, item_id: int) -> HttpRespo
             case, item_id, actor=request.user, identity=member_key(request)
         )
     except (EvidenceItem.DoesNotExist, KeyLocked, CaseErased):
+        # Not a page but an image in one: the case page says why it cannot be shown.
         raise Http404 from None
-    response = StreamingHttpResponse(stream_chunks(reader), content_type=working_copy_mime(item))
-    response["Content-Disposition"] = "inline"
-    return response
+    return working_copy_response(item, reader)
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
+@answering_refusals(
+    back=back_to_case(),
+    say={
+        KeyLocked: gettext_lazy("Your key is locked: sign in again to open files."),
+        CaseErased: None,  # the case page says it was erased
+    },
+)
 def evidence_original(request: HttpRequest, case_id: int, item_id: int) -> HttpResponse:
     """The original bytes, as received, for a reason written in the audit log."""
     case = selectors.case_for(request.user, case_id)
@@ -347,21 +292,15 @@ def evidence_original(request: HttpRequest, case_id: int, item_id: int) -> HttpR
         raise Http404
     form = DownloadForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            item, reader = services.open_evidence(
-                case,
-                item.pk,
-                actor=request.user,
-                identity=member_key(request),
-                original=True,
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-            )
-        except KeyLocked:
-            messages.error(request, _("Your key is locked: sign in again to open files."))
-            return _back(case)
-        except CaseErased:
-            return _back(case)  # the case page says it was erased
+        item, reader = services.open_evidence(
+            case,
+            item.pk,
+            actor=request.user,
+            identity=member_key(request),
+            original=True,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        )
         return original_response(case, item, reader)
     return render(
         request,

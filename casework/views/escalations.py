@@ -9,13 +9,14 @@ from django.views.decorators.http import require_GET
 
 from casework import selectors, triage
 from casework.auth import staff_required
+from casework.views.refusals import forbidden
 
 
 @require_GET
 @staff_required
 def escalations(request: HttpRequest) -> HttpResponse:
     if not selectors.is_coordinator(request.user):
-        return render(request, "casework/forbidden.html", status=403)
+        return forbidden(request)
     waiting, handled = selectors.escalated_cases(request.user)
     return render(
         request,

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casework import selectors, services
@@ -13,6 +14,9 @@ from casework.auth import member_key, staff_required
 from casework.exceptions import KeyAccessDenied
 from casework.forms import InviteForm
 from casework.models import Membership
+from casework.views.refusals import answering_refusals
+
+NOT_THIS_KEY = gettext_lazy("Your key does not open this organisation's key.")
 
 
 def _admin_membership(request: HttpRequest, slug: str) -> Membership:
@@ -24,6 +28,7 @@ def _admin_membership(request: HttpRequest, slug: str) -> Membership:
 
 @require_http_methods(["GET", "POST"])
 @staff_required
+@answering_refusals()
 def members(request: HttpRequest, slug: str) -> HttpResponse:
     admin = _admin_membership(request, slug)
     organization = admin.organization
@@ -43,8 +48,8 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
                     actor=request.user,
                     unlocked_by=identity,
                 )
-            except KeyAccessDenied:
-                messages.error(request, _("Your key does not open this organisation's key."))
+            except KeyAccessDenied:  # shown above her form, as she filled it in
+                messages.error(request, NOT_THIS_KEY)
             else:
                 invited = {"username": user.username, "password": password}
                 form = InviteForm(organization)
@@ -63,8 +68,13 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _back_to_members(request: HttpRequest, slug: str, **kwargs) -> HttpResponse:
+    return redirect("casework:members", slug=slug)
+
+
 @require_POST
 @staff_required
+@answering_refusals(back=_back_to_members, say={KeyAccessDenied: NOT_THIS_KEY})
 def grant(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
     admin = _admin_membership(request, slug)
     waiting = admin.organization.memberships.filter(pk=membership_id).first()
@@ -73,15 +83,10 @@ def grant(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
     identity = member_key(request)
     if identity is None:
         messages.error(request, _("Your key is locked: sign in again to give access."))
-    else:
-        try:
-            services.grant_waiting_member(waiting, actor=request.user, unlocked_by=identity)
-        except KeyAccessDenied:
-            messages.error(request, _("Your key does not open this organisation's key."))
-        else:
-            messages.success(
-                request,
-                _("%(name)s can now open the organisation's cases.")
-                % {"name": waiting.user.username},
-            )
-    return redirect("casework:members", slug=slug)
+        return _back_to_members(request, slug)
+    services.grant_waiting_member(waiting, actor=request.user, unlocked_by=identity)
+    messages.success(
+        request,
+        _("%(name)s can now open the organisation's cases.") % {"name": waiting.user.username},
+    )
+    return _back_to_members(request, slug)

@@ -9,14 +9,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from casework import selectors, services
 from casework.auth import member_key, staff_required
-from casework.exceptions import KeyLocked, NotAllowed
+from casework.exceptions import KeyLocked
 from casework.forms import DeclineForm, ReferForm
 from casework.models import Referral
-from casework.views.cases import _case_page, _forbidden
+from casework.views.cases import case_page
+from casework.views.refusals import answering_refusals, back_to_case, forbidden
 
 
 def _decline_form(referral: Referral, data=None) -> DeclineForm:
@@ -55,21 +57,15 @@ def _back_to_inbox() -> HttpResponse:
     return redirect(reverse("casework:referrals"))
 
 
-def _not_offered(request: HttpRequest) -> HttpResponse:
-    messages.error(request, _("This referral was answered meanwhile; here is where it stands."))
-    return _back_to_inbox()
+NOT_OFFERED = gettext_lazy("This referral was answered meanwhile; here is where it stands.")
 
 
 @require_POST
 @staff_required
+@answering_refusals(back="casework:referrals", say={services.ReferralRefused: NOT_OFFERED})
 def accept(request: HttpRequest, referral_id: int) -> HttpResponse:
     referral = _received(request, referral_id)
-    try:
-        services.accept_referral(referral, actor=request.user)
-    except NotAllowed:
-        return _forbidden(request)
-    except services.ReferralRefused:
-        return _not_offered(request)
+    services.accept_referral(referral, actor=request.user)
     messages.success(
         request,
         _("Accepted. Your organisation reads case %(reference)s from now on.")
@@ -80,6 +76,15 @@ def accept(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
+@answering_refusals(
+    back="casework:referrals",
+    say={
+        KeyLocked: gettext_lazy(
+            "Your key is locked: sign in again to decline (it takes back your access)."
+        ),
+        services.ReferralRefused: NOT_OFFERED,
+    },
+)
 def decline(request: HttpRequest, referral_id: int) -> HttpResponse:
     referral = _received(request, referral_id)
     if not services.may_answer(
@@ -87,62 +92,54 @@ def decline(request: HttpRequest, referral_id: int) -> HttpResponse:
         .select_related("organization")
         .first()
     ):
-        return _forbidden(request)
+        # Before her reason is read: whoever may not answer is told so, not that the
+        # reason is missing.
+        return forbidden(request)
     form = _decline_form(referral, request.POST)
     if not form.is_valid():
         return _inbox_page(request, status=400, failed=(referral.pk, form))
-    try:
-        services.decline_referral(
-            referral,
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-            identity=member_key(request),
-        )
-    except NotAllowed:
-        return _forbidden(request)
-    except KeyLocked:
-        messages.error(
-            request,
-            _("Your key is locked: sign in again to decline (it takes back your access)."),
-        )
-        return _back_to_inbox()
-    except services.ReferralRefused:
-        return _not_offered(request)
+    services.decline_referral(
+        referral,
+        reason=form.cleaned_data["reason"],
+        actor=request.user,
+        identity=member_key(request),
+    )
     messages.success(request, _("Declined. The referring organisation is told why."))
     return _back_to_inbox()
 
 
 @require_POST
 @staff_required
+@answering_refusals(
+    back=back_to_case("referrals"),
+    say={
+        KeyLocked: gettext_lazy("Your key is locked: sign in again to refer the case."),
+        services.ReferralRefused: gettext_lazy("This organisation cannot be offered the case now."),
+    },
+)
 def refer(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_for(request.user, case_id)
     access = selectors.reading_access(request.user, case)
     if not access.works_case:
-        return _forbidden(request)
+        # Before the form is read: a reader is told her role does not allow it, not
+        # what the form lacks.
+        return forbidden(request)
     form = ReferForm(services.referral_targets(case), request.POST)
     if not form.is_valid():
-        return _case_page(request, case, status=400, refer_form=form)
-    try:
-        referral = services.refer_case(
-            case,
-            to=form.cleaned_data["to"],
-            service=form.cleaned_data["service"],
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-            identity=member_key(request),
-        )
-    except NotAllowed:
-        return _forbidden(request)
-    except KeyLocked:
-        messages.error(request, _("Your key is locked: sign in again to refer the case."))
-    except services.ReferralRefused:
-        messages.error(request, _("This organisation cannot be offered the case now."))
+        return case_page(request, case, status=400, refer_form=form)
+    referral = services.refer_case(
+        case,
+        to=form.cleaned_data["to"],
+        service=form.cleaned_data["service"],
+        reason=form.cleaned_data["reason"],
+        actor=request.user,
+        identity=member_key(request),
+    )
+    if referral.state == Referral.State.OFFERED:
+        messages.success(request, _("Referred. The organisation is told a case waits."))
     else:
-        if referral.state == Referral.State.OFFERED:
-            messages.success(request, _("Referred. The organisation is told a case waits."))
-        else:
-            messages.success(
-                request,
-                _("She is asked first, on her page. Nothing is shared until she agrees."),
-            )
+        messages.success(
+            request,
+            _("She is asked first, on her page. Nothing is shared until she agrees."),
+        )
     return redirect(reverse("casework:case", args=[case.pk]) + "#referrals")

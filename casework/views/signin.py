@@ -93,6 +93,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _locked_out(request: HttpRequest, user) -> HttpResponse:
+    """Too many wrong codes or passwords for her account: signed out, and told to wait."""
+    services.record_refusal(user, Action.LOGIN_LOCKED)
+    logout(request)
+    messages.error(request, locked_message())
+    return redirect("casework:login")
+
+
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -106,10 +114,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         if sign_in_locked(user.username):
-            services.record_refusal(user, Action.LOGIN_LOCKED)
-            logout(request)
-            messages.error(request, locked_message())
-            return redirect("casework:login")
+            return _locked_out(request, user)
         code = form.cleaned_data["code"].replace(" ", "").strip()
         device = services.spend_second_factor(user, code)
         if device is None:
@@ -201,10 +206,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if sign_in_locked(user.username):
             # A session left open must not become a way to guess her password.
-            services.record_refusal(user, Action.LOGIN_LOCKED)
-            logout(request)
-            messages.error(request, locked_message())
-            return redirect("casework:login")
+            return _locked_out(request, user)
         try:
             services.change_password(
                 user,
