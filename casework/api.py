@@ -174,7 +174,7 @@ class StaffView(APIView):
 
 
 ERROR = ErrorSerializer
-# DRF's validation errors: {"to": ["..."], ...}, by index inside a list (config/schema.py).
+# DRF's validation errors: {"to": ["..."], ...}, by index inside a list (web/schema.py).
 FIELD_ERRORS = VALIDATION_ERRORS
 ACCEPT_LANGUAGE = OpenApiParameter(
     "Accept-Language",

@@ -213,7 +213,7 @@ def locked_message() -> str:
 
 
 class LockingPasswordChangeView(PasswordChangeView):
-    """The admin's own password form (config/admin.py), with the sign-in's lock: a wrong
+    """The admin's own password form (casework/admin_site.py), with the sign-in's lock: a wrong
     current password counts as a failed sign-in of the account, and once the account is
     locked the form checks nothing, signs the session out and sends it to the sign-in
     page.  A session left open must not become a way to guess the password (Django's

@@ -5,7 +5,7 @@ A view that receives evidence replaces them, before it reads ``request.POST``:
 
     request.upload_handlers = [SealingUploadHandler(request, recipients=...)]
 
-(the view must then be ``csrf_exempt`` and check CSRF itself with ``config.csrf.refusal``,
+(the view must then be ``csrf_exempt`` and check CSRF itself with ``web.csrf.refusal``,
 because the CSRF middleware would otherwise parse the body first with the default
 handlers).  Each file is sealed chunk by chunk into the blob store; its type is sniffed
 from its first bytes; the per-file and per-report limits are enforced as the bytes

@@ -20,6 +20,7 @@ from casework import selectors
 from casework.auth import staff_required
 from casework.models import Case, Referral
 from casework.triage import Priority
+from casework.views.refusals import forbidden
 from observatory import charts, counts, exports, services
 from observatory.period import MAX_MONTHS, Period, last_complete_month
 from observatory.suppression import HIDDEN, SMALL, Publication
@@ -47,7 +48,7 @@ def _period(request: HttpRequest) -> tuple[Period, str]:
 def _coordinators_only(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not selectors.is_coordinator(request.user):
-            return render(request, "casework/forbidden.html", status=403)
+            return forbidden(request)
         return view(request, *args, **kwargs)
 
     wrapper.__name__ = view.__name__

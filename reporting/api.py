@@ -102,7 +102,7 @@ ACCEPT_LANGUAGE = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="fr (default), ar or en: the language of status texts and messages.",
 )
-# DRF's validation errors: {"narrative": ["..."], ...}, by index inside a list (config/schema.py).
+# DRF's validation errors: {"narrative": ["..."], ...}, by index inside a list (web/schema.py).
 FIELD_ERRORS = VALIDATION_ERRORS
 UNAUTHORISED = OpenApiResponse(
     ErrorSerializer, description="No receipt code, or one that opens no report."

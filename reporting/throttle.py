@@ -7,7 +7,7 @@ slow KDF behind every attempt (about 0.3 s of scrypt) is the third.
 Filing: reports per browser session per hour, and across the site per minute.  The
 site-wide budget is what stops a flood of made-up reports from burying the real ones in
 the caseworkers' queues and from spending the server on key stretching; its cost is that
-a flood can make genuine reporters wait a minute (config/ratelimit.py, docs/SECURITY.md).
+a flood can make genuine reporters wait a minute (web/ratelimit.py, docs/SECURITY.md).
 
 Each ``*_wait`` answers 0 when the attempt may go ahead, else the seconds to wait.
 """

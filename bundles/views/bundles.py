@@ -23,6 +23,7 @@ from casework.auth import member_key, staff_required
 from casework.exceptions import KeyLocked, NotAllowed
 from casework.models import Bundle, Case
 from casework.selectors import Access, case_for, reading_access
+from casework.views.refusals import answering_refusals, back_to_case
 from evidence.blobstore import blob_store
 
 REFUSALS = {
@@ -42,6 +43,20 @@ REFUSALS = {
     "answered": gettext_lazy("Someone answered this request meanwhile; here is where it stands."),
     "reason": gettext_lazy("Say why you refuse."),
 }
+
+
+def _refused(refused: BundleRefused) -> str:
+    return REFUSALS[refused.args[0]]
+
+
+# Every refusal of a bundle act is told on the case page, in its bundles section.
+answering_bundle_refusals = answering_refusals(
+    back=back_to_case("bundles"),
+    say={
+        BundleRefused: _refused,
+        KeyLocked: gettext_lazy("Your key is locked: sign in again to approve."),
+    },
+)
 
 
 class ApproveForm(forms.Form):
@@ -95,6 +110,7 @@ def _bundle(request: HttpRequest, case_id: int, bundle_id) -> tuple[Case, Bundle
 
 @require_POST
 @staff_required
+@answering_bundle_refusals
 def request_bundle(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_for(request.user, case_id)
     try:
@@ -105,58 +121,42 @@ def request_bundle(request: HttpRequest, case_id: int) -> HttpResponse:
             # Without a key of her own she could not open the file: she is told first.
             without_own_key="without_own_key" in request.POST,
         )
-    except NotAllowed:
-        return render(request, "casework/forbidden.html", status=403)
     except BundleRefused as refused:
-        if refused.args[0] == "no_own_key":
-            return render(request, "bundles/ask.html", {"case": case})
-        messages.error(request, REFUSALS[refused.args[0]])
-        return _case_back(case)
+        if refused.args[0] != "no_own_key":
+            raise
+        return render(request, "bundles/ask.html", {"case": case})
     messages.success(request, _("Asked. The organisation holding the case is told."))
     return redirect("bundles:bundle", case.pk, bundle.uuid)
 
 
 @require_POST
 @staff_required
+@answering_bundle_refusals
 def approve_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
     case, bundle = _bundle(request, case_id, bundle_id)
     form = ApproveForm(request.POST)
     form.is_valid()  # two tick boxes: nothing can be wrong
-    try:
-        services.approve_bundle(
-            bundle,
-            actor=request.user,
-            identity=member_key(request),
-            include_notes=form.cleaned_data.get("include_notes", False),
-            include_messages=form.cleaned_data.get("include_messages", False),
-        )
-    except NotAllowed:
-        return render(request, "casework/forbidden.html", status=403)
-    except KeyLocked:
-        messages.error(request, _("Your key is locked: sign in again to approve."))
-        return _case_back(case)
-    except BundleRefused as refused:
-        messages.error(request, REFUSALS[refused.args[0]])
-        return _case_back(case)
+    services.approve_bundle(
+        bundle,
+        actor=request.user,
+        identity=member_key(request),
+        include_notes=form.cleaned_data.get("include_notes", False),
+        include_messages=form.cleaned_data.get("include_messages", False),
+    )
     messages.success(request, _("Approved. The bundle is being built for the legal partner."))
     return _case_back(case)
 
 
 @require_POST
 @staff_required
+@answering_bundle_refusals
 def refuse_bundle(request: HttpRequest, case_id: int, bundle_id) -> HttpResponse:
     case, bundle = _bundle(request, case_id, bundle_id)
     form = RefuseForm(request.POST)
     if not form.is_valid():
         messages.error(request, REFUSALS["reason"])
         return _case_back(case)
-    try:
-        services.refuse_bundle(bundle, actor=request.user, reason=form.cleaned_data["reason"])
-    except NotAllowed:
-        return render(request, "casework/forbidden.html", status=403)
-    except BundleRefused as refused:
-        messages.error(request, REFUSALS[refused.args[0]])
-        return _case_back(case)
+    services.refuse_bundle(bundle, actor=request.user, reason=form.cleaned_data["reason"])
     messages.success(request, _("Refused. The legal partner is told why."))
     return _case_back(case)
 
