@@ -119,7 +119,7 @@ from bench.load import (  # noqa: E402 - needs the repository on the path
     smtp_server,
     worker_steps,
 )
-from tests.processes import (  # noqa: E402
+from tests.support.processes import (  # noqa: E402
     celery_beat,
     child_pids,
     free_port,

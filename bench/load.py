@@ -15,7 +15,7 @@ CACHE_URL; --redis-url uses a database of a running Redis instead), an SMTP serv
 one Celery worker (prefork, concurrency 2, as the Procfile) on a queue of this drill's
 own, and beat.  DJANGO_DEBUG is off everywhere.
 
-Each of --reporters threads is one browser (tests.processes.Browser: cookies, the CSRF
+Each of --reporters threads is one browser (tests.support.processes.Browser: cookies, the CSRF
 token of each form, the headers a browser adds to a form post, each redirect followed
 as its own timed request) doing, for --seconds:
 
@@ -85,7 +85,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.processes import Browser  # noqa: E402 - needs the repository on the path
+from tests.support.processes import Browser  # noqa: E402 - needs the repository on the path
 
 DB_NAME = "safe_report_load_drill"
 ADMIN_URL = os.environ.get(
@@ -520,20 +520,13 @@ class Mailbox:
 def smtp_server() -> Iterator[tuple[int, Mailbox]]:
     import logging
 
-    from aiosmtpd.controller import Controller
-
-    from tests.processes import free_port
+    from tests.support.mailserver import serving
 
     # aiosmtpd logs every SMTP command at INFO; the arrivals are what is measured.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with serving(mailbox) as port:
         yield port, mailbox
-    finally:
-        controller.stop()
 
 
 # --- the database and the servers -------------------------------------------------------
@@ -821,7 +814,7 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    from tests.processes import (
+    from tests.support.processes import (
         celery_beat,
         celery_worker,
         child_pids,

@@ -61,7 +61,6 @@ import json
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -76,6 +75,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+# The test suite's process helpers (Django is not set up yet: they do not need it).
+from tests.support.processes import free_port, port_open, private_redis, running  # noqa: E402
+
 DB_NAME = "safe_report_bench_routing"
 ADMIN_URL = os.environ.get(
     "BENCH_ADMIN_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/postgres"
@@ -98,20 +101,6 @@ REPORT = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
 def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,23 +108,6 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise SystemExit(f"gave up after {timeout:.0f} s waiting for {what}")
-
-
-@contextmanager
-def running(argv: list[str], *, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    """A child process writing to ``log``, stopped (SIGTERM, then SIGKILL) on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
 
 
 def started(proc: subprocess.Popen, log: Path, ready: Callable[[], bool], what: str) -> None:
@@ -177,32 +149,14 @@ class Mailbox:
 
 @contextmanager
 def smtp_server() -> Iterator[tuple[int, Mailbox]]:
-    from aiosmtpd.controller import Controller
+    from tests.support.mailserver import serving
 
     mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with serving(mailbox) as port:
         yield port, mailbox
-    finally:
-        controller.stop()
 
 
 # --- the processes ----------------------------------------------------------------------
-
-
-@contextmanager
-def private_redis(tmp: Path) -> Iterator[int]:
-    server = shutil.which("redis-server")
-    if server is None:
-        raise SystemExit("redis-server is not installed (make test installs it)")
-    port = free_port()
-    argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    log = tmp / "redis.log"
-    with running(argv, env=dict(os.environ), log=log) as proc:
-        started(proc, log, lambda: port_open(port), "the private Redis")
-        yield port
 
 
 @contextmanager
@@ -535,7 +489,7 @@ def main() -> None:
     try:
         with ExitStack() as stack:
             smtp_port, mailbox = stack.enter_context(smtp_server())
-            redis_port = stack.enter_context(private_redis(tmp))
+            redis_port, _ = stack.enter_context(private_redis(tmp))
             env = bench_env(tmp, redis_port=redis_port, smtp_port=smtp_port)
             os.environ.update(env)  # this process reads the database through Django too
             partner_id = prepare_database()

@@ -32,8 +32,8 @@ from evidence.exceptions import CannotOpen
 
 logger = logging.getLogger(__name__)
 
-State = Bundle.State
-Kind = WorkflowStep.Kind
+BundleState = Bundle.State
+StepKind = WorkflowStep.Kind
 
 
 class _CountingSink:
@@ -69,8 +69,8 @@ def build_bundle(bundle_id: int) -> str:
     if key is None:
         return "not a builder"
     claimed = Bundle.objects.filter(
-        pk=bundle_id, state=State.PENDING, builder=builder.name()
-    ).update(state=State.BUILDING, progress_done=0)
+        pk=bundle_id, state=BundleState.PENDING, builder=builder.name()
+    ).update(state=BundleState.BUILDING, progress_done=0)
     if not claimed:
         return "skipped"
     bundle = Bundle.objects.select_related(
@@ -109,8 +109,10 @@ def interrupted(bundle_id: int, key: age.X25519Identity | None, *, how: str) -> 
         return
     with transaction.atomic():
         ended = Bundle.objects.filter(
-            pk=bundle_id, state__in=[State.PENDING, State.BUILDING], builder=builder.name()
-        ).update(state=State.FAILED, failure="interrupted")
+            pk=bundle_id,
+            state__in=[BundleState.PENDING, BundleState.BUILDING],
+            builder=builder.name(),
+        ).update(state=BundleState.FAILED, failure="interrupted")
         if ended:
             audit.record(
                 audit.SYSTEM,
@@ -118,7 +120,9 @@ def interrupted(bundle_id: int, key: age.X25519Identity | None, *, how: str) -> 
                 case=bundle.case,
                 detail={"bundle": str(bundle.uuid), "reason": "interrupted"},
             )
-            workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
+            workflow.add_step(
+                StepKind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk}
+            )
     for sealed in lent_objects(bundle):  # whatever state it is in: the loan ends
         evidence.take_back_object(sealed, identity=key)
 
@@ -137,21 +141,23 @@ def _failure_text(exc: BaseException) -> str:
 def _failed(bundle: Bundle, exc: BaseException) -> None:
     logger.error("bundle %s failed: %s", bundle.uuid, type(exc).__name__)
     with transaction.atomic():
-        Bundle.objects.filter(pk=bundle.pk).update(state=State.FAILED, failure=_failure_text(exc))
+        Bundle.objects.filter(pk=bundle.pk).update(
+            state=BundleState.FAILED, failure=_failure_text(exc)
+        )
         audit.record(
             audit.SYSTEM,
             Action.BUNDLE_FAILED,
             case=bundle.case,
             detail={"bundle": str(bundle.uuid), "reason": _failure_text(exc)},
         )
-        workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
+        workflow.add_step(StepKind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
 
 
 def _built(bundle: Bundle, blob: str, digest: str, size: int, sealed_to: list[dict]) -> None:
     now = timezone.now()
     with transaction.atomic():
         Bundle.objects.filter(pk=bundle.pk).update(
-            state=State.READY,
+            state=BundleState.READY,
             sealed_to=sealed_to,
             blob_key=blob,
             sha256=digest,
@@ -172,7 +178,7 @@ def _built(bundle: Bundle, blob: str, digest: str, size: int, sealed_to: list[di
             case=bundle.case,
             detail={"bundle": str(bundle.uuid), "sha256": digest, "size": size},
         )
-        workflow.add_step(Kind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
+        workflow.add_step(StepKind.BUNDLE_ANSWERED, case=bundle.case, detail={"bundle": bundle.pk})
 
 
 def _write(bundle: Bundle, key: age.X25519Identity, blob: str, hers: list) -> tuple[str, int]:

@@ -18,7 +18,7 @@ from casework import workflow
 from casework.models import Bundle, WorkflowStep
 from casework.notifications import organization_addresses, send
 
-Kind = WorkflowStep.Kind
+StepKind = WorkflowStep.Kind
 
 
 def _link(name: str, *args) -> str:
@@ -33,7 +33,7 @@ def _bundle(step: WorkflowStep) -> Bundle | None:
     )
 
 
-@workflow.performs(Kind.BUNDLE_REQUESTED)
+@workflow.performs(StepKind.BUNDLE_REQUESTED)
 def bundle_requested(step: WorkflowStep) -> None:
     bundle = _bundle(step)
     if bundle is None or bundle.state != Bundle.State.REQUESTED:
@@ -48,7 +48,7 @@ def bundle_requested(step: WorkflowStep) -> None:
         )
 
 
-@workflow.performs(Kind.BUNDLE_ANSWERED)
+@workflow.performs(StepKind.BUNDLE_ANSWERED)
 def bundle_answered(step: WorkflowStep) -> None:
     bundle = _bundle(step)
     if bundle is None:

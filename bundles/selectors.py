@@ -12,9 +12,9 @@ from __future__ import annotations
 from casework.models import Bundle, Case, CaseNote, Membership, Organization, User
 from casework.selectors import Access, reading_access
 
-State = Bundle.State
+BundleState = Bundle.State
 # A bundle on its way: while one is, her organisation cannot ask for another.
-OPEN = [State.REQUESTED, State.PENDING, State.BUILDING]
+OPEN = [BundleState.REQUESTED, BundleState.PENDING, BundleState.BUILDING]
 
 
 def lawyer_access(case: Case, user: User) -> Access | None:
@@ -84,7 +84,7 @@ def bundle_files_in_use(keys: list[str]) -> list[str]:
     """Which of these blob keys are built bundles still waiting to be downloaded (the
     orphan sweep asks: a bundle file has no SealedObject row of its own)."""
     return list(
-        Bundle.objects.filter(blob_key__in=keys, state=State.READY).values_list(
+        Bundle.objects.filter(blob_key__in=keys, state=BundleState.READY).values_list(
             "blob_key", flat=True
         )
     )

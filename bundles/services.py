@@ -41,8 +41,8 @@ from evidence.blobstore import blob_store
 
 logger = logging.getLogger(__name__)
 
-State = Bundle.State
-Kind = WorkflowStep.Kind
+BundleState = Bundle.State
+StepKind = WorkflowStep.Kind
 
 
 class BundleRefused(Exception):
@@ -92,7 +92,7 @@ def request_bundle(
         organization=access.organization,
         detail={"bundle": str(bundle.uuid)},
     )
-    workflow.add_step(Kind.BUNDLE_REQUESTED, case=case, detail={"bundle": bundle.pk})
+    workflow.add_step(StepKind.BUNDLE_REQUESTED, case=case, detail={"bundle": bundle.pk})
     return bundle
 
 
@@ -115,7 +115,7 @@ def approve_bundle(
             locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
             case = locked.case
             require_case_worker(case, actor)
-            if locked.state != State.REQUESTED:
+            if locked.state != BundleState.REQUESTED:
                 raise BundleRefused("answered")
             if not states.has_consent(case):
                 raise BundleRefused("no_consent")
@@ -133,7 +133,7 @@ def approve_bundle(
             recipient = age.X25519Recipient.parse(chosen.recipient)
             for sealed in lent:
                 evidence.lend_object(sealed, unlocked_by=[org_key], to=recipient)
-            locked.state = State.PENDING
+            locked.state = BundleState.PENDING
             locked.approved_by, locked.approved_at = actor, _now()
             locked.builder = chosen.name
             locked.progress_total = sum(evidence.plaintext_size(s) for s in lent)
@@ -190,8 +190,8 @@ def _send_to_builder(bundle_id: int, queue: str) -> None:
         )
     except Exception as exc:  # the broker went down between the ping and now
         logger.warning("bundle %s not sent to its builder (%s)", bundle_id, type(exc).__name__)
-        Bundle.objects.filter(pk=bundle_id, state=State.PENDING).update(
-            state=State.FAILED, failure="unreachable"
+        Bundle.objects.filter(pk=bundle_id, state=BundleState.PENDING).update(
+            state=BundleState.FAILED, failure="unreachable"
         )
 
 
@@ -201,17 +201,17 @@ def refuse_bundle(bundle: Bundle, *, actor: User, reason: str) -> Bundle:
     locked = Bundle.objects.select_for_update().select_related("case").get(pk=bundle.pk)
     case = locked.case
     require_case_worker(case, actor)
-    if locked.state != State.REQUESTED:
+    if locked.state != BundleState.REQUESTED:
         raise BundleRefused("answered")
     if not reason.strip():
         raise BundleRefused("reason")
     with evidence.discard_on_failure():
         locked.refusal = seal_reason(reason.strip(), case.organization, locked.organization)
-    locked.state = State.REFUSED
+    locked.state = BundleState.REFUSED
     locked.approved_by, locked.approved_at = actor, _now()
     locked.save()
     audit.record(actor, Action.BUNDLE_REFUSED, case=case, detail={"bundle": str(locked.uuid)})
-    workflow.add_step(Kind.BUNDLE_ANSWERED, case=case, detail={"bundle": locked.pk})
+    workflow.add_step(StepKind.BUNDLE_ANSWERED, case=case, detail={"bundle": locked.pk})
     return locked
 
 
@@ -233,7 +233,7 @@ def refusal_text(bundle: Bundle, *, organization: Organization, identity) -> str
 @transaction.atomic
 def record_download(bundle: Bundle, *, actor: User) -> None:
     """The lawyer takes the file; audited before the first byte leaves."""
-    if lawyer_access(bundle.case, actor) is None or bundle.state != State.READY:
+    if lawyer_access(bundle.case, actor) is None or bundle.state != BundleState.READY:
         raise NotAllowed("bundle", bundle.case_id)
     audit.record(
         actor,
@@ -249,19 +249,19 @@ def expire_bundles(*, now=None) -> int:
     CASEWORK_BUNDLE_DAYS to take it; a new one can be asked for)."""
     now = now or _now()
     expired = 0
-    for bundle_id in Bundle.objects.filter(state=State.READY, expires_at__lt=now).values_list(
+    for bundle_id in Bundle.objects.filter(state=BundleState.READY, expires_at__lt=now).values_list(
         "pk", flat=True
     ):
         with transaction.atomic():
             bundle = (
                 Bundle.objects.select_for_update()
-                .filter(pk=bundle_id, state=State.READY)
+                .filter(pk=bundle_id, state=BundleState.READY)
                 .select_related("case")
                 .first()
             )
             if bundle is None:
                 continue
-            Bundle.objects.filter(pk=bundle_id).update(state=State.EXPIRED)
+            Bundle.objects.filter(pk=bundle_id).update(state=BundleState.EXPIRED)
             audit.record(
                 audit.SYSTEM,
                 Action.BUNDLE_EXPIRED,

@@ -24,19 +24,24 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from casework import services
 from casework.models import Membership, Organization, User
 
-Kind = Organization.Kind
+OrganizationKind = Organization.Kind
 Role = Membership.Role
 
 DEMO_ORGANIZATIONS = [
     (
         "demo-association",
         "Association Démo Casablanca",
-        Kind.PARTNER_ASSOCIATION,
+        OrganizationKind.PARTNER_ASSOCIATION,
         ["casablanca_settat", "rabat_sale_kenitra", "marrakech_safi"],
     ),
-    ("demo-ecoute", "Centre d'écoute Démo Fès", Kind.LISTENING_CENTRE, ["fes_meknes", "oriental"]),
-    ("demo-juridique", "Clinique juridique Démo Rabat", Kind.LEGAL_PARTNER, []),
-    ("demo-coordination", "Coordination nationale Démo", Kind.NATIONAL_COORDINATOR, []),
+    (
+        "demo-ecoute",
+        "Centre d'écoute Démo Fès",
+        OrganizationKind.LISTENING_CENTRE,
+        ["fes_meknes", "oriental"],
+    ),
+    ("demo-juridique", "Clinique juridique Démo Rabat", OrganizationKind.LEGAL_PARTNER, []),
+    ("demo-coordination", "Coordination nationale Démo", OrganizationKind.NATIONAL_COORDINATOR, []),
 ]
 
 # (region, urgency signals, category, narrative): invented, for the queues to show.

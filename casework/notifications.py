@@ -26,7 +26,7 @@ from casework.models import Case, Membership, Organization, Referral, User, Work
 
 logger = logging.getLogger(__name__)
 
-Kind = WorkflowStep.Kind
+StepKind = WorkflowStep.Kind
 
 
 def _link(name: str, *args) -> str:
@@ -83,7 +83,7 @@ def _local(moment):
     return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
 
 
-@workflow.performs(Kind.NEW_CASE)
+@workflow.performs(StepKind.NEW_CASE)
 def new_case(step: WorkflowStep) -> None:
     case = step.case
     if case is None or case.status != Case.Status.NEW:
@@ -102,7 +102,7 @@ def new_case(step: WorkflowStep) -> None:
         )
 
 
-@workflow.performs(Kind.ACTIVITY)
+@workflow.performs(StepKind.ACTIVITY)
 def activity(step: WorkflowStep) -> None:
     case = step.case
     if case is None or case.status == Case.Status.CLOSED or case.erased_at:
@@ -121,7 +121,7 @@ def activity(step: WorkflowStep) -> None:
         )
 
 
-@workflow.performs(Kind.ESCALATION)
+@workflow.performs(StepKind.ESCALATION)
 def escalation(step: WorkflowStep) -> None:
     case = step.case
     if case is None or case.status != Case.Status.NEW:
@@ -140,7 +140,7 @@ def escalation(step: WorkflowStep) -> None:
         )
 
 
-@workflow.performs(Kind.REMINDER)
+@workflow.performs(StepKind.REMINDER)
 def reminder(step: WorkflowStep) -> None:
     user = User.objects.filter(pk=step.detail.get("user"), is_active=True).first()
     if user is None or not user.email:
@@ -172,7 +172,7 @@ def _referral(step: WorkflowStep) -> Referral | None:
     )
 
 
-@workflow.performs(Kind.REFERRAL_OFFERED)
+@workflow.performs(StepKind.REFERRAL_OFFERED)
 def referral_offered(step: WorkflowStep) -> None:
     referral = _referral(step)
     if referral is None or referral.state != Referral.State.OFFERED:
@@ -187,7 +187,7 @@ def referral_offered(step: WorkflowStep) -> None:
         )
 
 
-@workflow.performs(Kind.REFERRAL_ANSWERED)
+@workflow.performs(StepKind.REFERRAL_ANSWERED)
 def referral_answered(step: WorkflowStep) -> None:
     referral = _referral(step)
     if referral is None:

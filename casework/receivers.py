@@ -14,19 +14,19 @@ from casework.models import Case, WorkflowStep
 from reporting.models import Message
 from reporting.signals import consent_answered, evidence_added, message_posted, report_recorded
 
-Kind = WorkflowStep.Kind
+StepKind = WorkflowStep.Kind
 
 
 @receiver(report_recorded)
 def _open_case(sender, report_id: int, **kwargs) -> None:
     case = services.open_case(report_id)
-    workflow.add_step(Kind.NEW_CASE, case=case, after_her_act=True)
+    workflow.add_step(StepKind.NEW_CASE, case=case, after_her_act=True)
 
 
 def _tell_caseworker(report_id: int) -> None:
     case = Case.objects.filter(report_id=report_id).exclude(status=Case.Status.CLOSED).first()
     if case is not None:
-        workflow.add_step(Kind.ACTIVITY, case=case, after_her_act=True)
+        workflow.add_step(StepKind.ACTIVITY, case=case, after_her_act=True)
 
 
 @receiver(evidence_added)

@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from casework.models import Case, Organization, RoutingRule
 from evidence import keys
 
-Kind = Organization.Kind
-PARTNER_KINDS = [Kind.PARTNER_ASSOCIATION, Kind.LISTENING_CENTRE]
+OrganizationKind = Organization.Kind
+PARTNER_KINDS = [OrganizationKind.PARTNER_ASSOCIATION, OrganizationKind.LISTENING_CENTRE]
 
 
 @dataclass
@@ -115,7 +115,7 @@ def decide(report_facts) -> Decision:
 def coordination() -> list[Organization]:
     return list(
         Organization.objects.filter(
-            kind=Kind.NATIONAL_COORDINATOR, sealed_key__isnull=False
+            kind=OrganizationKind.NATIONAL_COORDINATOR, sealed_key__isnull=False
         ).order_by("pk")
     )
 

@@ -39,8 +39,7 @@ from casework.models import WorkflowStep
 
 logger = logging.getLogger(__name__)
 
-Kind = WorkflowStep.Kind
-State = WorkflowStep.State
+StepState = WorkflowStep.State
 
 # kind -> the function that does it, given the step: casework/notifications.py fills it,
 # and so do apps above casework for their own kinds (bundles/notifications.py).
@@ -105,18 +104,18 @@ def dispatch(step_id: int, *, countdown: float | None = None) -> bool:
             type(exc).__name__,
         )
         # Found "pending" already: the next sweep re-sends it without waiting another.
-        WorkflowStep.objects.filter(pk=step_id, state=State.PENDING).update(sweeps=1)
+        WorkflowStep.objects.filter(pk=step_id, state=StepState.PENDING).update(sweeps=1)
         return False
     return True
 
 
 def _claim(step_id: int) -> WorkflowStep | None:
     now = timezone.now()
-    claimable = Q(state=State.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
-    claimable |= Q(state=State.RUNNING, lease_until__lt=now)  # its worker died
+    claimable = Q(state=StepState.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    claimable |= Q(state=StepState.RUNNING, lease_until__lt=now)  # its worker died
     lease = now + timedelta(seconds=settings.CASEWORK_STEP_LEASE_SECONDS)
     claimed = WorkflowStep.objects.filter(claimable, pk=step_id).update(
-        state=State.RUNNING, lease_until=lease, attempts=F("attempts") + 1
+        state=StepState.RUNNING, lease_until=lease, attempts=F("attempts") + 1
     )
     if not claimed:
         return None
@@ -178,13 +177,13 @@ def _failed(step: WorkflowStep, exc: BaseException) -> str:
     now = timezone.now()
     if step.attempts >= settings.CASEWORK_STEP_MAX_ATTEMPTS:
         WorkflowStep.objects.filter(pk=step.pk).update(
-            state=State.FAILED, lease_until=None, last_error=_error_text(exc)
+            state=StepState.FAILED, lease_until=None, last_error=_error_text(exc)
         )
         logger.error("workflow step %s failed for good: %s", step.pk, type(exc).__name__)
         return "failed"
     delay = min(30 * 2 ** (step.attempts - 1), 3600)
     WorkflowStep.objects.filter(pk=step.pk).update(
-        state=State.PENDING,
+        state=StepState.PENDING,
         lease_until=None,
         not_before=now + timedelta(seconds=delay),
         sweeps=1,  # if the retry message is lost, the sweep sends it once it is due
@@ -200,10 +199,10 @@ def sweep() -> int:
     """Take back steps whose worker died, re-send steps waiting too long.  Returns how
     many were sent."""
     now = timezone.now()
-    WorkflowStep.objects.filter(state=State.RUNNING, lease_until__lt=now).update(
-        state=State.PENDING, lease_until=None, sweeps=1
+    WorkflowStep.objects.filter(state=StepState.RUNNING, lease_until__lt=now).update(
+        state=StepState.PENDING, lease_until=None, sweeps=1
     )
-    due = WorkflowStep.objects.filter(state=State.PENDING).filter(
+    due = WorkflowStep.objects.filter(state=StepState.PENDING).filter(
         Q(not_before__isnull=True) | Q(not_before__lte=now)
     )
     # Found waiting before, or held until a time that has come (her hour, a back-off).
@@ -225,9 +224,9 @@ def sweep() -> int:
 def retry_failed(step_ids: list[int]) -> list[int]:
     """Failed steps of ``step_ids`` made pending again (the operator's "try again",
     casework.services.retry_failed_steps); returns their ids."""
-    steps = WorkflowStep.objects.filter(pk__in=step_ids, state=State.FAILED)
+    steps = WorkflowStep.objects.filter(pk__in=step_ids, state=StepState.FAILED)
     ids = sorted(steps.values_list("pk", flat=True))
-    steps.update(state=State.PENDING, attempts=0, not_before=None, sweeps=0, last_error="")
+    steps.update(state=StepState.PENDING, attempts=0, not_before=None, sweeps=0, last_error="")
     for step_id in ids:
         transaction.on_commit(lambda step_id=step_id: dispatch(step_id))
     return ids

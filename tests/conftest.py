@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.processes import celery_worker as start_celery_worker
-from tests.processes import child_env
+from tests.support.processes import celery_worker as start_celery_worker
+from tests.support.processes import child_env
 
 # Fixtures kept in modules of their own, for every test.
 # tests.support.workers: what each pytest-xdist worker must have of its own.
@@ -36,12 +36,12 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
     """The test database as production has it after its migrate step: migrated by the
     role that owns it (pytest-django, as DATABASE_URL's role), then the site's own role
     granted on it by manage.py grant_site_role, which logs in as that role to check it.
-    Every process the tests start connects as the site's role (tests/processes.py)."""
+    Every process the tests start connects as the site's role (tests/support/processes.py)."""
     from django.core.management import call_command
     from django.db import connection
     from django.test import override_settings
 
-    from tests.processes import site_database_url, test_database_url
+    from tests.support.processes import site_database_url, test_database_url
 
     if not connection.settings_dict["NAME"].startswith("test_"):
         return  # no collected test uses the database, so pytest-django made none
@@ -95,7 +95,7 @@ def _cheap_key_stretching(settings) -> None:
     # are in settings.py.
     settings.EVIDENCE_MEMBER_WORK_FACTOR = 10
     settings.EVIDENCE_RECEIPT_WORK_FACTOR = 10
-    settings.PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["tests.support.hashers.CheapArgon2PasswordHasher"]
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from config.celery import app, ping
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.worker
 

@@ -22,7 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import REPO, Answer, Browser, child_env, free_port, port_open, wait_until
+from tests.support.processes import (
+    REPO,
+    Answer,
+    Browser,
+    child_env,
+    free_port,
+    port_open,
+    wait_until,
+)
 from tests.support.uploading import jpeg
 
 pytestmark = pytest.mark.worker

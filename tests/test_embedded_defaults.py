@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.processes import REPO, celery_worker, child_env
+from tests.support.processes import REPO, celery_worker, child_env
 
 pytestmark = pytest.mark.worker
 

@@ -34,7 +34,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from evidence import keys
-from tests.processes import (
+from tests.reporting.test_intake_pages import STEPS
+from tests.support.processes import (
     REPO,
     Answer,
     Browser,
@@ -47,7 +48,6 @@ from tests.processes import (
     private_redis,
     wait_until,
 )
-from tests.reporting.test_intake_pages import STEPS
 
 WORDS = {"narrative": "Il publie mes photos depuis un faux compte.", "identifiers": "@x"}
 REPORT = {

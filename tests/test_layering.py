@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import REPO
+from tests.support.processes import REPO
 
 APPS = ("web", "evidence", "reporting", "casework", "observatory", "bundles")
 SHIPPING = ("config", *APPS)

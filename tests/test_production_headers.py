@@ -10,8 +10,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.processes import child_env, gunicorn
 from tests.support.cast import PASSWORD, confirmed_device, new_user
+from tests.support.processes import child_env, gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from tests.deploy import recipe
-from tests.processes import REPO, wait_until
+from tests.support.processes import REPO, wait_until
 
 RESPAWN = REPO / "scripts" / "respawn.sh"
 # Exits with status 1 the first time (as the worker does when kombu's bug hits), then

@@ -15,8 +15,8 @@ import pytest
 from casework import audit, services
 from casework.models import AuditEvent, Case, CaseNote
 from reporting.models import Message
-from tests.processes import REPO
 from tests.support.cast import file_report
+from tests.support.processes import REPO
 
 SERVICE_MODULES = sorted(
     [

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import Env
-from tests.processes import REPO, child_env
+from tests.support.processes import REPO, child_env
 
 GOOD_SECRET = secrets.token_urlsafe(50)
 

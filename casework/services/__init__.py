@@ -39,7 +39,6 @@ from casework.services.members import (
 )
 from casework.services.referrals import (
     ReferralRefused,
-    ReferralView,
     accept_referral,
     case_referrals,
     decline_referral,
@@ -54,7 +53,6 @@ from casework.services.referrals import (
 __all__ = [
     "CaseFile",
     "ReferralRefused",
-    "ReferralView",
     "accept_referral",
     "add_member",
     "add_note",

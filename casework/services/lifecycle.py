@@ -28,7 +28,7 @@ from reporting import services as reporting
 logger = logging.getLogger(__name__)
 
 Status = Case.Status
-Kind = WorkflowStep.Kind
+StepKind = WorkflowStep.Kind
 
 
 def overdue(now: datetime) -> Q:
@@ -57,7 +57,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
                 case=case,
                 detail={"due": case.sla_due_at.isoformat()},
             )
-            workflow.add_step(Kind.ESCALATION, case=case)
+            workflow.add_step(StepKind.ESCALATION, case=case)
             escalated += 1
     if escalated:
         logger.info("escalated %d case(s) nobody acknowledged in time", escalated)
@@ -92,7 +92,7 @@ def remind_assignees(*, now: datetime | None = None) -> int:
             if not claimed:
                 continue
             Case.objects.filter(pk__in=claimed).update(reminded_at=now)
-            workflow.add_step(Kind.REMINDER, detail={"user": assignee_id, "cases": claimed})
+            workflow.add_step(StepKind.REMINDER, detail={"user": assignee_id, "cases": claimed})
             written += 1
     return written
 

@@ -38,13 +38,13 @@ from evidence.exceptions import CannotOpen
 from reporting import facts
 from reporting import services as reporting
 
-State = Referral.State
-Kind = WorkflowStep.Kind
+ReferralState = Referral.State
+StepKind = WorkflowStep.Kind
 # A referral still under way, or accepted: a second one to the same organisation would
 # ask her, or tell the organisation, twice.
-OPEN_STATES = [State.AWAITING_CONSENT, State.OFFERED, State.ACCEPTED]
+OPEN_STATES = [ReferralState.AWAITING_CONSENT, ReferralState.OFFERED, ReferralState.ACCEPTED]
 # What the receiving organisation sees: nothing before she agreed, nothing she refused.
-SEEN_BY_RECEIVER = [State.OFFERED, State.ACCEPTED, State.DECLINED]
+SEEN_BY_RECEIVER = [ReferralState.OFFERED, ReferralState.ACCEPTED, ReferralState.DECLINED]
 
 
 class ReferralRefused(Exception):
@@ -110,7 +110,7 @@ def referrals_received_by(user: User) -> QuerySet[Referral]:
         return Referral.objects.none()
     organizations = Membership.objects.filter(user=user).values("organization_id")
     offered_first = models.Case(
-        models.When(state=State.OFFERED, then=models.Value(0)),
+        models.When(state=ReferralState.OFFERED, then=models.Value(0)),
         default=models.Value(1),
         output_field=models.IntegerField(),
     )
@@ -231,7 +231,7 @@ def _refer(case, *, to, service, reason, actor, identity) -> Referral:
         to_organization=to,
         service=service,
         reason=seal_reason(reason, locked.organization, to),
-        state=State.OFFERED if consent else State.AWAITING_CONSENT,
+        state=ReferralState.OFFERED if consent else ReferralState.AWAITING_CONSENT,
         referred_by=actor,
         consent_request=question,
         created_at=timezone.now(),
@@ -249,7 +249,7 @@ def _refer(case, *, to, service, reason, actor, identity) -> Referral:
         },
     )
     if consent:
-        workflow.add_step(Kind.REFERRAL_OFFERED, case=locked, detail={"referral": referral.pk})
+        workflow.add_step(StepKind.REFERRAL_OFFERED, case=locked, detail={"referral": referral.pk})
     else:
         audit.record(
             actor,
@@ -266,7 +266,7 @@ def _offered(referral: Referral) -> Referral:
         .select_related("case", "case__report", "from_organization", "to_organization")
         .get(pk=referral.pk)
     )
-    if locked.state != State.OFFERED:
+    if locked.state != ReferralState.OFFERED:
         raise ReferralRefused("not_offered")
     return locked
 
@@ -278,7 +278,7 @@ def accept_referral(referral: Referral, *, actor: User) -> Referral:
     "referred" where its state allows, which tells her so."""
     _answerer(referral, actor)
     locked = _offered(referral)
-    locked.state = State.ACCEPTED
+    locked.state = ReferralState.ACCEPTED
     locked.answered_by = actor
     locked.answered_at = timezone.now()
     locked.save(update_fields=["state", "answered_by", "answered_at"])
@@ -295,7 +295,7 @@ def accept_referral(referral: Referral, *, actor: User) -> Referral:
         },
     )
     _mark_referred(locked, actor)
-    workflow.add_step(Kind.REFERRAL_ANSWERED, case=locked.case, detail={"referral": locked.pk})
+    workflow.add_step(StepKind.REFERRAL_ANSWERED, case=locked.case, detail={"referral": locked.pk})
     return locked
 
 
@@ -339,7 +339,7 @@ def _decline(referral, *, reason, actor, identity) -> Referral:
     except CannotOpen as exc:
         raise KeyLocked(to.pk) from exc
     locked.decline_reason = seal_reason(reason, locked.from_organization, to)
-    locked.state = State.DECLINED
+    locked.state = ReferralState.DECLINED
     locked.answered_by = actor
     locked.answered_at = timezone.now()
     locked.save(update_fields=["decline_reason", "state", "answered_by", "answered_at"])
@@ -350,7 +350,7 @@ def _decline(referral, *, reason, actor, identity) -> Referral:
         organization=to,
         detail={"referral": locked.pk},
     )
-    workflow.add_step(Kind.REFERRAL_ANSWERED, case=locked.case, detail={"referral": locked.pk})
+    workflow.add_step(StepKind.REFERRAL_ANSWERED, case=locked.case, detail={"referral": locked.pk})
     return locked
 
 
@@ -363,28 +363,28 @@ def record_her_answer(request_id: int, *, granted: bool) -> Referral | None:
     would date her visit."""
     referral = (
         Referral.objects.select_for_update()
-        .filter(consent_request_id=request_id, state=State.AWAITING_CONSENT)
+        .filter(consent_request_id=request_id, state=ReferralState.AWAITING_CONSENT)
         .select_related("consent_request")
         .first()
     )
     if referral is None:
         return None
     if granted:
-        referral.state = State.OFFERED
+        referral.state = ReferralState.OFFERED
         referral.save(update_fields=["state"])
         workflow.add_step(
-            Kind.REFERRAL_OFFERED,
+            StepKind.REFERRAL_OFFERED,
             case=referral.case,
             detail={"referral": referral.pk},
             after_her_act=True,
         )
     else:
-        referral.state = State.REFUSED
+        referral.state = ReferralState.REFUSED
         # Her answer's hour, as the question keeps it: nothing finer.
         referral.answered_at = referral.consent_request.answered_at
         referral.save(update_fields=["state", "answered_at"])
         workflow.add_step(
-            Kind.REFERRAL_ANSWERED,
+            StepKind.REFERRAL_ANSWERED,
             case=referral.case,
             detail={"referral": referral.pk},
             after_her_act=True,

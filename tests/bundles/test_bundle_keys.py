@@ -35,8 +35,8 @@ from tests.bundles.test_bundles import (  # noqa: F401 - fixtures
     running_builder,
 )
 from tests.evidence.agetool import keygen, run, run_with_passphrase
-from tests.processes import bundle_builder, wait_until
 from tests.support.cast import PASSWORD, signed_in_client
+from tests.support.processes import bundle_builder, wait_until
 
 State = Bundle.State
 YUBIKEY = "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t"

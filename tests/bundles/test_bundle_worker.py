@@ -18,7 +18,7 @@ from bundles import services as bundle_services
 from casework.models import Bundle
 from evidence.age import read_header
 from tests.bundles.test_bundles import NARRATIVE, key_of, opened_bag, referred_case
-from tests.processes import bundle_builder, descendants, memory_copies, wait_until
+from tests.support.processes import bundle_builder, descendants, memory_copies, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ import json
 import subprocess
 import sys
 
-from tests.processes import REPO, child_env
+from tests.support.processes import REPO, child_env
 
 LOADED = """
 import json, sys

@@ -3,7 +3,7 @@ nothing more on it: not update, delete or truncate it, not alter the table nor d
 disable its trigger.  Migrations run as the role that owns the tables, which then grants
 the site's role its rights (manage.py grant_site_role); tests/conftest.py does the same
 to the test database, and every gunicorn, Celery or manage.py process the suite starts
-connects as that role (tests/processes.child_env)."""
+connects as that role (tests/support/processes.child_env)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from django.test import override_settings
 from casework import audit, services
 from casework.models import AuditEvent, Case
 from tests import processes
-from tests.processes import SITE_ROLE, site_database_url
 from tests.support.cast import file_report
+from tests.support.processes import SITE_ROLE, site_database_url
 
 pytestmark = pytest.mark.django_db
 

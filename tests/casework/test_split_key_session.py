@@ -17,7 +17,7 @@ from casework.models import Membership, Organization, User
 from evidence import age, keys
 from evidence import services as evidence
 from evidence.exceptions import CannotOpen
-from tests.processes import database_dump
+from tests.support.processes import database_dump
 from web.sessions import SessionStore
 
 PASSWORD = "a long staff password"

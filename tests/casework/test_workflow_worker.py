@@ -23,7 +23,8 @@ import pytest
 from casework.models import CASE_REFERENCE, Case, WorkflowStep
 from config.celery import app
 from reporting.models import Report
-from tests.processes import (
+from tests.support.mailserver import Mailbox, smtp_server
+from tests.support.processes import (
     celery_beat,
     celery_worker,
     child_env,
@@ -31,7 +32,6 @@ from tests.processes import (
     private_redis,
     wait_until,
 )
-from tests.support.mailserver import Mailbox, smtp_server
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

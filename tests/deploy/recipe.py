@@ -12,7 +12,7 @@ import yaml
 from django.conf import settings
 
 from evidence import age
-from tests.processes import REPO, child_env
+from tests.support.processes import REPO, child_env
 
 DEPLOY = REPO / "deploy"
 UNITS = DEPLOY / "systemd"

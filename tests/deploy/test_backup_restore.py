@@ -26,8 +26,8 @@ from casework import services as casework
 from evidence import services as evidence
 from evidence.models import SealedObject
 from tests import processes
-from tests.processes import REPO, child_env
 from tests.support.cast import file_report
+from tests.support.processes import REPO, child_env
 from tests.support.uploading import jpeg, text_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.deploy import recipe
-from tests.processes import REPO, child_pids, free_port, gunicorn, port_open, wait_until
 from tests.support.cast import file_report
+from tests.support.processes import REPO, child_pids, free_port, gunicorn, port_open, wait_until
 from tests.support.uploading import text_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)

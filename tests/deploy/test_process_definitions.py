@@ -25,7 +25,7 @@ from casework.models import BundleBuilder
 from config.celery import app as celery_app
 from tests import processes
 from tests.deploy import recipe
-from tests.processes import REPO, free_port, running, wait_until
+from tests.support.processes import REPO, free_port, running, wait_until
 
 SERVICES = sorted(path.name for path in recipe.UNITS.glob("*.service"))
 LONG_RUNNING = ["web", "worker", "beat", "bundles"]

@@ -30,8 +30,8 @@ import pytest
 
 from evidence.models import EvidenceItem
 from tests.deploy import recipe
-from tests.processes import Browser, child_pids, free_port, port_open, running, wait_until
 from tests.reporting.test_intake_pages import STEPS
+from tests.support.processes import Browser, child_pids, free_port, port_open, running, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

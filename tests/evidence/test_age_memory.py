@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.processes import REPO
+from tests.support.processes import REPO
 
 SIZE = 300 * 1024 * 1024
 LIMIT_MIB = 64

@@ -25,8 +25,8 @@ from django.urls import reverse
 from evidence import age
 from evidence import verify_bundle as vb
 from tests.evidence import agetool
-from tests.processes import REPO, child_env
 from tests.support import bags
+from tests.support.processes import REPO, child_env
 
 SCRIPT = REPO / "evidence" / "verify_bundle.py"
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.evidence import agetool
-from tests.processes import REPO, child_env
+from tests.support.processes import REPO, child_env
 
 
 def manage(*args: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:

@@ -14,7 +14,7 @@ from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from tests.processes import child_env, database_dump, gunicorn
+from tests.support.processes import child_env, database_dump, gunicorn
 from tests.support.uploading import jpeg
 from web.sessions import SessionStore
 

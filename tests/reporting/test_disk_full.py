@@ -23,7 +23,7 @@ import pytest
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from reporting.models import Report
-from tests.processes import child_env, free_port, port_open, running, wait_until
+from tests.support.processes import child_env, free_port, port_open, running, wait_until
 from tests.support.uploading import jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)

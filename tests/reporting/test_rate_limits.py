@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from reporting.models import Report
-from tests.processes import Browser, child_env, gunicorn
 from tests.reporting.test_api import ANSWERS, file_report
 from tests.reporting.test_intake_pages import NARRATIVE, answer_steps, blobs, send
+from tests.support.processes import Browser, child_env, gunicorn
 from tests.support.uploading import jpeg
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from email.message import Message
 
 from aiosmtpd.controller import Controller
 
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 
 @dataclass
@@ -44,13 +44,23 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server(*, hold_first: bool = False) -> Iterator[tuple[int, Mailbox]]:
-    mailbox = Mailbox(hold_first=hold_first)
+def serving(handler) -> Iterator[int]:
+    """An SMTP server on a free port whose ``handler`` (aiosmtpd's handle_* methods)
+    takes the mail; yields the port.  The bench scripts bring their own handlers."""
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield port, mailbox
+        yield port
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def smtp_server(*, hold_first: bool = False) -> Iterator[tuple[int, Mailbox]]:
+    mailbox = Mailbox(hold_first=hold_first)
+    try:
+        with serving(mailbox) as port:
+            yield port, mailbox
     finally:
         mailbox.release.set()
-        controller.stop()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 
 class CommitLosingProxy:

@@ -18,7 +18,7 @@ on one worker, so a fixture built once per module (tests/test_demo_load.py's run
 is built once.  (--dist loadgroup, finer, groups nothing on pytest 9.2: the worker's
 nodeid rewrite no longer takes, pytest-xdist issue 1386.)
 
-Ports are always asked of the kernel (tests/processes.free_port), never fixed.
+Ports are always asked of the kernel (tests/support/processes.free_port), never fixed.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def pytest_xdist_setupnodes(config: pytest.Config, specs: list) -> None:
         spec.env.update(worker_environment(index, name, dict(os.environ)))
         folder = Path(tempfile.mkdtemp(prefix=f"safe-report-tests-{name}-"))
         # Open to pass through, not to list: a private PostgreSQL cluster's folder below it
-        # belongs to the "postgres" user (tests/processes.private_postgres).
+        # belongs to the "postgres" user (tests/support/processes.private_postgres).
         folder.chmod(0o711)
         _temporary_folders.append(folder)
         spec.env["TMPDIR"] = str(folder)

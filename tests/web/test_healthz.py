@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.processes import child_env, free_port, get, gunicorn, private_redis
+from tests.support.processes import child_env, free_port, get, gunicorn, private_redis
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from tests.processes import REPO
+from tests.support.processes import REPO
 from web.privacy import IDENTIFYING_HEADERS, ForgetClientMiddleware, ScrubLogFilter
 
 HEADERS = {

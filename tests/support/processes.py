@@ -26,7 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
