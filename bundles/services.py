@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -178,16 +177,7 @@ def _record_passed_over(row, bundle: Bundle) -> None:
 def _send_to_builder(bundle_id: int, queue: str) -> None:
     # Only from approve_bundle's on_commit: the approved row (and the loan) exist by now.
     try:
-        # By name: bundles.tasks imports the build, which a web process never loads.
-        current_app.send_task(  # sent after commit
-            "bundles.tasks.build_bundle",
-            args=(bundle_id,),
-            queue=queue,
-            retry=False,
-            # As the task says (ignore_result): otherwise the sender waits on the result
-            # store, which is Redis too, for 20 s when Redis is down.
-            ignore_result=True,
-        )
+        workflow.send_task("bundles.tasks.build_bundle", args=(bundle_id,), queue=queue)
     except Exception as exc:  # the broker went down between the ping and now
         logger.warning("bundle %s not sent to its builder (%s)", bundle_id, type(exc).__name__)
         Bundle.objects.filter(pk=bundle_id, state=BundleState.PENDING).update(

@@ -78,6 +78,25 @@ def add_step(
     return step
 
 
+def send_task(name: str, *, args: tuple, **options) -> None:
+    """Send the Celery task ``name`` now, once what it works on is committed; raises what
+    the broker raised (each caller says what a message that did not leave means).
+
+    By name, never by importing a tasks module: a tasks module imports the services that
+    send its tasks, and importing it back closes a circle (CONVENTIONS.md, "Shapes to
+    avoid"); a web process would also load what only workers need (bundles.tasks).
+    """
+    current_app.send_task(  # sent after commit
+        name,
+        args=args,
+        retry=False,
+        # As the tasks say (ignore_result): otherwise the sender waits on the result
+        # store, which is Redis too, for 20 s when Redis is down.
+        ignore_result=True,
+        **options,
+    )
+
+
 def dispatch(step_id: int, *, countdown: float | None = None) -> bool:
     """Send the step to a worker; False if the broker could not take it (the sweep will).
 
@@ -87,16 +106,7 @@ def dispatch(step_id: int, *, countdown: float | None = None) -> bool:
     into an error page.
     """
     try:
-        # By name: casework.tasks imports this module (CONVENTIONS.md, "Shapes to avoid").
-        current_app.send_task(  # sent after commit
-            "casework.tasks.run_step",
-            args=(step_id,),
-            countdown=countdown,
-            retry=False,
-            # As the task says (ignore_result): otherwise the sender waits on the result
-            # store, which is Redis too, for 20 s when Redis is down.
-            ignore_result=True,
-        )
+        send_task("casework.tasks.run_step", args=(step_id,), countdown=countdown)
     except Exception as exc:  # any broker failure means "the sweep sends it"
         logger.warning(
             "workflow step %s not sent (%s); the outbox sweep will send it",

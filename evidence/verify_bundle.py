@@ -759,15 +759,21 @@ class _Checker:
                 "'Tag-File-Character-Encoding: UTF-8'",
             )
 
-    def payload_manifest(self, algorithm: str) -> None:
-        name = f"manifest-{algorithm}.txt"
+    def manifest(self, name: str, algorithm: str, what: str) -> dict[str, str] | None:
+        """The entries of manifest ``name``, or None (said) when it is absent or malformed."""
         data = self.kept(name)
         if data is None:
-            return
+            return None
         try:
-            entries = parse_manifest(data, algorithm)
+            return parse_manifest(data, algorithm)
         except ValueError as exc:
-            self.report.add(False, f"Payload manifest {name} is malformed: {exc}")
+            self.report.add(False, f"{what} {name} is malformed: {exc}")
+            return None
+
+    def payload_manifest(self, algorithm: str) -> None:
+        name = f"manifest-{algorithm}.txt"
+        entries = self.manifest(name, algorithm, "Payload manifest")
+        if entries is None:
             return
         problems = []
         for path, digest in sorted(entries.items()):
@@ -845,13 +851,8 @@ class _Checker:
 
     def tag_manifest(self, algorithm: str) -> None:
         name = f"tagmanifest-{algorithm}.txt"
-        data = self.kept(name)
-        if data is None:
-            return
-        try:
-            entries = parse_manifest(data, algorithm)
-        except ValueError as exc:
-            self.report.add(False, f"Tag manifest {name} is malformed: {exc}")
+        entries = self.manifest(name, algorithm, "Tag manifest")
+        if entries is None:
             return
         problems = []
         for path in TAGGED_FILES:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import wraps
 from importlib import import_module
 
 from django.conf import settings
@@ -440,6 +441,20 @@ def _visitor(request: HttpRequest) -> tuple[Report, keys.Identity] | None:
     return opened
 
 
+def _her_report_open(view):
+    """The view runs with her report and her key (``_visitor``) for the browser that
+    opened it with its code; any other browser is sent to the code page."""
+
+    @wraps(view)
+    def with_her_report(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        visit = _visitor(request)
+        if visit is None:
+            return redirect("reporting:return_visit")
+        return view(request, *visit, *args, **kwargs)
+
+    return with_her_report
+
+
 @require_http_methods(["GET", "POST"])
 def return_visit(request: HttpRequest) -> HttpResponse:
     form = forms.ReceiptForm(request.POST or None)
@@ -513,20 +528,17 @@ def _report_page(
 
 
 @require_http_methods(["GET"])
-def my_report(request: HttpRequest) -> HttpResponse:
-    visit = _visitor(request)
-    if visit is None:
-        return redirect("reporting:return_visit")
-    return _report_page(request, *visit)
+@_her_report_open
+def my_report(request: HttpRequest, report: Report, identity: keys.Identity) -> HttpResponse:
+    return _report_page(request, report, identity)
 
 
 @csrf_exempt  # see _receive_sealed
 @require_http_methods(["POST"])
-def my_report_evidence(request: HttpRequest) -> HttpResponse:
-    visit = _visitor(request)
-    if visit is None:
-        return redirect("reporting:return_visit")
-    report, identity = visit
+@_her_report_open
+def my_report_evidence(
+    request: HttpRequest, report: Report, identity: keys.Identity
+) -> HttpResponse:
     if too_big_mb := _too_big(request):
         return _report_page(request, report, identity, status=413, too_big_mb=too_big_mb)
     handler, refused_csrf = _receive_sealed(request, services.report_recipients(report))
@@ -556,11 +568,10 @@ def my_report_evidence(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
-def my_report_message(request: HttpRequest) -> HttpResponse:
-    visit = _visitor(request)
-    if visit is None:
-        return redirect("reporting:return_visit")
-    report, identity = visit
+@_her_report_open
+def my_report_message(
+    request: HttpRequest, report: Report, identity: keys.Identity
+) -> HttpResponse:
     form = forms.MessageForm(request.POST)
     if not form.is_valid():
         return _report_page(request, report, identity, status=400, message_form=form)
@@ -600,12 +611,11 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
-def my_report_consent(request: HttpRequest) -> HttpResponse:
+@_her_report_open
+def my_report_consent(
+    request: HttpRequest, report: Report, identity: keys.Identity
+) -> HttpResponse:
     """Her yes or no to passing her report on to the organisation a question names."""
-    visit = _visitor(request)
-    if visit is None:
-        return redirect("reporting:return_visit")
-    report, identity = visit
     form = forms.ConsentAnswerForm(request.POST)
     if form.is_valid():
         try:

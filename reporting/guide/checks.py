@@ -141,20 +141,28 @@ def check_file(filename: str, data: Any, language: str) -> list[str]:
     return p.found
 
 
-def _check_nodes(p: Problems, items: list) -> dict[str, dict]:
-    nodes: dict[str, dict] = {}
-    for number, node in enumerate(items, 1):
-        where = f"node {number}"
-        if not _is(node, dict) or not _is(node.get("id"), str):
+def _by_id(p: Problems, items: list, noun: str) -> dict[str, tuple[str, dict]]:
+    """The objects of ``items`` that have a good id of their own, by id, each with where
+    a problem in it is said to be ("node 'start'"); the others are said to be wrong."""
+    found: dict[str, tuple[str, dict]] = {}
+    for number, item in enumerate(items, 1):
+        where = f"{noun} {number}"
+        if not _is(item, dict) or not _is(item.get("id"), str):
             p.add(where, 'should be an object with an "id"')
             continue
-        where = f"node {node['id']!r}"
-        if not _id(p, where, "id", node["id"]):
+        where = f"{noun} {item['id']!r}"
+        if not _id(p, where, "id", item["id"]):
             continue
-        if node["id"] in nodes:
-            p.add(where, "this id is used by two nodes")
+        if item["id"] in found:
+            p.add(where, f"this id is used by two {noun}s")
             continue
-        nodes[node["id"]] = node
+        found[item["id"]] = (where, item)
+    return found
+
+
+def _check_nodes(p: Problems, items: list) -> dict[str, dict]:
+    nodes = _by_id(p, items, "node")
+    for where, node in nodes.values():
         kind = node.get("type")
         if kind == "question":
             if _fields(
@@ -192,7 +200,7 @@ def _check_nodes(p: Problems, items: list) -> dict[str, dict]:
                     _check_go_to(p, f"{where}, then", node["then"])
         else:
             p.add(where, '"type" should be "question" or "advice"')
-    return nodes
+    return {id_: node for id_, (_, node) in nodes.items()}
 
 
 def _check_go_to(p: Problems, where: str, go_to: object) -> None:
@@ -202,19 +210,8 @@ def _check_go_to(p: Problems, where: str, go_to: object) -> None:
 
 
 def _check_cards(p: Problems, items: list) -> dict[str, dict]:
-    cards: dict[str, dict] = {}
-    for number, card in enumerate(items, 1):
-        where = f"card {number}"
-        if not _is(card, dict) or not _is(card.get("id"), str):
-            p.add(where, 'should be an object with an "id"')
-            continue
-        where = f"card {card['id']!r}"
-        if not _id(p, where, "id", card["id"]):
-            continue
-        if card["id"] in cards:
-            p.add(where, "this id is used by two cards")
-            continue
-        cards[card["id"]] = card
+    cards = _by_id(p, items, "card")
+    for where, card in cards.values():
         if not _fields(
             p,
             where,
@@ -242,7 +239,7 @@ def _check_cards(p: Problems, items: list) -> dict[str, dict]:
                 f'"actions" should be {ACTIONS}: every card ends with '
                 '"Make a report" and "Talk to someone"',
             )
-    return cards
+    return {id_: card for id_, (_, card) in cards.items()}
 
 
 def _check_block(p: Problems, where: str, block: object) -> None:
