@@ -143,9 +143,14 @@ def run_step(step_id: int) -> str:
     step = _claim(step_id)
     if step is None:
         return "skipped"
-    performer = PERFORMERS[step.kind]
     running = _running.set(step.pk)
     try:
+        # Inside the try: apps above casework register their kinds (bundles/); a kind
+        # whose app is not installed fails like any step, instead of being claimed
+        # again each time its lease runs out.
+        performer = PERFORMERS.get(step.kind)
+        if performer is None:
+            raise LookupError(f"no app performs {step.kind!r} steps: is its app installed?")
         performer(step)
         # If the performer had nothing to send (nobody to tell, nothing left to say), it
         # has not said so yet.  Inside the try: once the step is reset below, performed()

@@ -17,7 +17,7 @@ from django.test import override_settings
 
 from casework import audit, services
 from casework.models import AuditEvent, Case
-from tests import processes
+from tests.support import processes
 from tests.support.cast import file_report
 from tests.support.processes import SITE_ROLE, site_database_url
 

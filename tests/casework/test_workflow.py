@@ -197,6 +197,23 @@ def test_a_mail_server_failure_is_kept_on_the_step_and_retried_then_marked_faile
     assert len(mail.outbox) == 1
 
 
+def test_a_step_no_installed_app_performs_is_retried_then_failed_not_claimed_for_ever(
+    reported, monkeypatch, settings
+):
+    # An app above casework that registered a kind (bundles/) and was then removed.
+    settings.CASEWORK_STEP_MAX_ATTEMPTS = 2
+    (step,) = steps(Kind.NEW_CASE)
+    monkeypatch.delitem(workflow.PERFORMERS, Kind.NEW_CASE)
+    assert workflow.run_step(step.pk) == "retry"
+    step.refresh_from_db()
+    assert step.state == State.PENDING
+    assert "no app performs 'new_case' steps" in step.last_error
+    WorkflowStep.objects.filter(pk=step.pk).update(not_before=timezone.now())
+    assert workflow.run_step(step.pk) == "failed"
+    step.refresh_from_db()
+    assert step.state == State.FAILED
+
+
 def test_the_sweep_resends_a_step_the_second_time_it_finds_it_waiting(reported):
     (step,) = steps(Kind.NEW_CASE)
     assert workflow.sweep() == 0  # just written: maybe still on its way

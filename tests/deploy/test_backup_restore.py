@@ -25,7 +25,7 @@ from django.conf import settings
 from casework import services as casework
 from evidence import services as evidence
 from evidence.models import SealedObject
-from tests import processes
+from tests.support import processes
 from tests.support.cast import file_report
 from tests.support.processes import REPO, child_env
 from tests.support.uploading import jpeg, text_bytes

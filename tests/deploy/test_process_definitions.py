@@ -23,8 +23,8 @@ import pytest
 
 from casework.models import BundleBuilder
 from config.celery import app as celery_app
-from tests import processes
 from tests.deploy import recipe
+from tests.support import processes
 from tests.support.processes import REPO, free_port, running, wait_until
 
 SERVICES = sorted(path.name for path in recipe.UNITS.glob("*.service"))

@@ -16,8 +16,8 @@ from django.conf import settings
 from evidence.blobstore import blob_store
 from evidence.models import SealedObject
 from reporting.models import Report
-from tests import processes
 from tests.reporting.test_disk_full import STEPS, Browser
+from tests.support import processes
 from tests.support.pgproxy import commit_losing_proxy
 from tests.support.processes import child_env, gunicorn
 from tests.support.uploading import jpeg
