@@ -77,7 +77,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # The test suite's process helpers (Django is not set up yet: they do not need it).
-from tests.support.processes import free_port, port_open, private_redis, running  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    free_port,
+    port_open,
+    private_redis,
+    running,
+    wait_until,
+)
 
 DB_NAME = "safe_report_bench_routing"
 ADMIN_URL = os.environ.get(
@@ -101,17 +107,8 @@ REPORT = {
 }
 
 
-def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"gave up after {timeout:.0f} s waiting for {what}")
-
-
 def started(proc: subprocess.Popen, log: Path, ready: Callable[[], bool], what: str) -> None:
-    wait_for(lambda: proc.poll() is not None or ready(), timeout=60, what=what)
+    wait_until(lambda: proc.poll() is not None or ready(), timeout=60, what=what)
     if proc.poll() is not None:
         raise SystemExit(f"{what} stopped at start:\n{log.read_text(errors='replace')[-3000:]}")
 
@@ -391,7 +388,7 @@ def drain(redis_port: int, timeout: float) -> None:
     duplicates included), so that a doubled email would have arrived by now."""
     from casework.models import WorkflowStep
 
-    wait_for(
+    wait_until(
         lambda: not WorkflowStep.objects.exists() and queue_length(redis_port) == 0,
         timeout=timeout,
         what="the outbox and the worker's queue to empty",
@@ -523,7 +520,7 @@ def main() -> None:
                 return told >= len(filed) and len(watcher.seen) >= len(filed)
 
             try:
-                wait_for(all_told, timeout=options.timeout, what="every case's email")
+                wait_until(all_told, timeout=options.timeout, what="every case's email")
             except SystemExit as exc:
                 failures.append(str(exc))
             watcher.stopping.set()
