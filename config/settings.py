@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "casework",
     "observatory",
     "bundles",
+    "demo",  # seed_demo and demo_code for a local run; nothing imports it
 ]
 
 MIDDLEWARE = [

@@ -30,7 +30,7 @@ unset DJANGO_ENV DJANGO_DEBUG VAR_DIR
 .venv/bin/ruff check --quiet . || die "ruff check: fix the findings above (make format fixes some)"
 # Security linters: bandit over the code that ships (each finding fixed, or justified in
 # a "nosec" comment beside it), and pip-audit over the pinned dependencies.
-.venv/bin/bandit --quiet --configfile pyproject.toml --recursive casework bundles observatory reporting evidence config web \
+.venv/bin/bandit --quiet --configfile pyproject.toml --recursive casework bundles observatory demo reporting evidence config web \
   || die "bandit: fix the findings above, or justify each with a '# nosec <id>' comment beside it"
 .venv/bin/python scripts/audit_dependencies.py || die "pip-audit: see above"
 

@@ -18,18 +18,20 @@ import pytest
 
 from tests.support.processes import REPO
 
-APPS = ("web", "evidence", "reporting", "casework", "observatory", "bundles")
+APPS = ("web", "evidence", "reporting", "casework", "observatory", "bundles", "demo")
 SHIPPING = ("config", *APPS)
 
 FORBIDDEN = {
-    "evidence": {"web", "reporting", "casework", "observatory", "bundles"},
-    "reporting": {"casework", "observatory", "bundles", "cryptography"},
-    "casework": {"observatory", "bundles", "cryptography"},
-    "observatory": {"bundles", "cryptography"},
-    "bundles": {"observatory", "cryptography"},
+    "evidence": {"web", "reporting", "casework", "observatory", "bundles", "demo"},
+    "reporting": {"casework", "observatory", "bundles", "demo", "cryptography"},
+    "casework": {"observatory", "bundles", "demo", "cryptography"},
+    "observatory": {"bundles", "demo", "cryptography"},
+    "bundles": {"observatory", "demo", "cryptography"},
+    # The demo data of a local run: it uses the product's services, nothing uses it.
+    "demo": {"observatory", "bundles", "cryptography"},
     "config": {"cryptography"},
     # The HTTP kernel every app may use: it uses the sealing kernel, never an app.
-    "web": {"reporting", "casework", "observatory", "bundles", "cryptography"},
+    "web": {"reporting", "casework", "observatory", "bundles", "demo", "cryptography"},
 }
 
 

@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework import services
 from casework.models import Membership, Organization, User
+from reporting import services as reporting
 
 OrganizationKind = Organization.Kind
 Role = Membership.Role
@@ -166,8 +167,6 @@ def current_code(username: str) -> str:
 
 def _demo_reports() -> str:
     """File the demo reports through the real intake service; return one receipt."""
-    from reporting import services as reporting
-
     receipt = ""
     for region, urgency, category, narrative in DEMO_REPORTS:
         report_facts = reporting.report_facts(

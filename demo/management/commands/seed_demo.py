@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from casework.demo import DemoRefused, demo_receipt, seed_demo
+from demo.seed import DemoRefused, demo_receipt, seed_demo
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from casework.demo import DemoRefused, current_code
+from demo.seed import DemoRefused, current_code
 
 
 class Command(BaseCommand):
