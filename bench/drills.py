@@ -993,7 +993,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("drills", nargs="*", metavar="drill", help=", ".join(DRILLS))
     parser.add_argument("--reporters", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn workers (threaded, as config/gunicorn.conf.py)",
+    )
     parser.add_argument("--work-factor", type=int, default=10, help="receipt scrypt log2(N)")
     parser.add_argument("--kills", type=int, default=4, help="worker-kill: how many kills")
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs")

@@ -269,8 +269,8 @@ def main() -> None:
     receiving = max(sampler.highest, key=sampler.highest.get)
     print(
         f"\n{cores} cores, {platform.machine()}, Python {platform.python_version()}, "
-        f"gunicorn 2 sync workers, PostgreSQL on loopback, {options.clients} clients for "
-        f"{options.seconds:.0f} s\n"
+        f"gunicorn 2 threaded workers (config/gunicorn.conf.py), PostgreSQL on loopback, "
+        f"{options.clients} clients for {options.seconds:.0f} s\n"
     )
     print("| measure | value |")
     print("| --- | ---: |")

@@ -11,7 +11,7 @@ the server) with a partner association that takes every report (any region, capa
 coordination.  Then starts, all on loopback and all stopped by itself: a private
 redis-server on a free port (broker, and the rate limits' cache as production's
 CACHE_URL; --redis-url uses a database of a running Redis instead), an SMTP server
-(aiosmtpd) in this process, gunicorn (config/gunicorn.conf.py, --workers sync workers),
+(aiosmtpd) in this process, gunicorn (config/gunicorn.conf.py, --workers threaded workers),
 one Celery worker (prefork, concurrency 2, as the Procfile) on a queue of this drill's
 own, and beat.  DJANGO_DEBUG is off everywhere.
 
@@ -800,7 +800,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=4,
-        help="gunicorn sync workers (4 on 2 cores: the KDF keeps two busy, two more keep "
+        help="gunicorn workers, threaded (4 on 2 cores: the KDF keeps two busy, two more keep "
         "answering pages meanwhile)",
     )
     parser.add_argument("--return-share", type=float, default=0.3)

@@ -593,7 +593,7 @@ def main() -> None:
     )
     pace = f"at {options.rate:g}/s in all" if options.rate > 0 else "as fast as answered"
     print(
-        f"\n{description}; gunicorn 2 sync workers, one Celery worker (prefork, concurrency 1) "
+        f"\n{description}; gunicorn 2 threaded workers, one Celery worker (prefork, concurrency 1) "
         f"and beat; {options.clients} clients filing {options.reports} reports {pace}; "
         f"receipt work factor 10; queue polled every {options.poll_ms:g} ms "
         f"(p50 poll {statistics.median(watcher.poll_seconds) * 1000:.1f} ms); load average "
