@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed-$(shell sha256sum requirements/dev.txt | cut -c1-
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help run test lint format messages lock bench clean
+.PHONY: help run test lint format messages lock frontend bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -32,6 +32,9 @@ lock: $(VENV_STAMP) ## re-pin requirements/*.txt from pyproject.toml
 	.venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements/base.txt pyproject.toml
 	.venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements/dev.txt pyproject.toml
 
+frontend: ## rebuild the browser code (frontend/) into static/frontend/, to commit
+	@scripts/frontend.sh build
+
 bench: $(VENV_STAMP) ## measure sealing, intake, queue, routing and bundle speed and memory (docs/BENCHMARKS.md)
 	@. scripts/lib.sh && ensure_age
 	.venv/bin/python bench/seal.py --rounds 5
@@ -43,8 +46,8 @@ bench: $(VENV_STAMP) ## measure sealing, intake, queue, routing and bundle speed
 	.venv/bin/python bench/load.py --reporters 50 --seconds 60 --workers 4
 	.venv/bin/python bench/bundle.py --size-mib 1024 --files 4
 
-clean: ## remove .venv, compiled catalogues and local data under var/
-	rm -rf .venv var staticfiles $(MO_FILES)
+clean: ## remove .venv, compiled catalogues, frontend/node_modules and local data under var/
+	rm -rf .venv var staticfiles frontend/node_modules $(MO_FILES)
 
 $(VENV_STAMP): requirements/dev.txt
 	@scripts/bootstrap.sh

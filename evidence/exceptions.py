@@ -14,3 +14,12 @@ class UploadRefused(Exception):
         super().__init__(reason)
         self.name = name
         self.reason = reason
+
+
+class NotAcceptable(Exception):
+    """Something her browser sealed is not in the form the server accepts (checked
+    without any key: the header, its stanzas, the sizes).  ``reason`` names what."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -10,7 +10,9 @@ module opens them.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,7 +23,7 @@ from django.conf import settings
 
 from evidence import age
 from evidence.age.header import hkdf
-from evidence.exceptions import CannotOpen
+from evidence.exceptions import CannotOpen, NotAcceptable
 
 Identity = age.X25519Identity
 Recipient = age.X25519Recipient
@@ -91,6 +93,38 @@ def stretch_code(code: str, *, work_factor: int) -> StretchedCode:
     lookup = hashlib.sha256(stretched + b"/lookup").hexdigest()
     passphrase = hashlib.sha256(stretched + b"/identity").hexdigest()
     return StretchedCode(lookup, passphrase)
+
+
+# Her identity sealed by her browser under the secret from her code
+# (frontend/src/receipt-worker.js): an identity line is 74 bytes, its age file about 200.
+SEALED_IDENTITY_MAX_BYTES = 1024
+# What her browser uses (the secret is 256 bits strong already), with room for a slower
+# setting; each return visit pays it, so a sealed key cannot make the server spend more.
+SEALED_IDENTITY_MAX_WORK_FACTOR = 12
+_LOOKUP = re.compile(r"[0-9a-f]{64}")
+
+
+def check_browser_receipt(lookup: str, recipient: str, sealed_identity: bytes) -> None:
+    """What her browser sends for a receipt is what the server stores for one, checked
+    without the code (the server never receives it): NotAcceptable otherwise."""
+    if not _LOOKUP.fullmatch(lookup):
+        raise NotAcceptable("lookup")
+    try:
+        age.X25519Recipient.parse(recipient)
+    except age.InvalidKey:
+        raise NotAcceptable("recipient") from None
+    if len(sealed_identity) > SEALED_IDENTITY_MAX_BYTES:
+        raise NotAcceptable("size")
+    try:
+        stanzas = age.read_header(io.BytesIO(sealed_identity)).stanzas
+    except (age.AgeError, ValueError):
+        raise NotAcceptable("header") from None
+    # One scrypt stanza and nothing else: sealed under the secret from her code only.
+    if len(stanzas) != 1 or stanzas[0].type != "scrypt" or len(stanzas[0].args) != 2:
+        raise NotAcceptable("stanzas")
+    work_factor = stanzas[0].args[1]
+    if not work_factor.isdigit() or int(work_factor) > SEALED_IDENTITY_MAX_WORK_FACTOR:
+        raise NotAcceptable("work_factor")
 
 
 def seal_identity_under_strong_secret(identity: Identity, secret: str) -> bytes:

@@ -123,12 +123,24 @@ def new_receipt() -> PendingReceipt:
 
 
 def save_reporter(pending: PendingReceipt) -> ReporterKey:
+    """Her receipt, made on the server (scripts off)."""
+    sealed = keys.seal_identity_under_strong_secret(pending.identity, pending.stretched.passphrase)
+    return _reporter_row(pending.stretched.lookup, str(pending.recipient), sealed)
+
+
+def save_browser_receipt(lookup: str, recipient: str, sealed_identity: bytes) -> ReporterKey:
+    """Her receipt, made on her device (frontend/src/receipt-worker.js): the server gets
+    what it stores for any receipt, and never the code or the secret derived from it.
+    NotAcceptable (evidence.exceptions) when it is not in that form; nothing is kept."""
+    keys.check_browser_receipt(lookup, recipient, sealed_identity)
+    return _reporter_row(lookup, recipient, sealed_identity)
+
+
+def _reporter_row(lookup: str, recipient: str, sealed_identity: bytes) -> ReporterKey:
     return ReporterKey.objects.create(
-        lookup=pending.stretched.lookup,
-        key_recipient=str(pending.recipient),
-        sealed_key=keys.seal_identity_under_strong_secret(
-            pending.identity, pending.stretched.passphrase
-        ),
+        lookup=lookup,
+        key_recipient=recipient,
+        sealed_key=sealed_identity,
         created_at=_to_the_hour(timezone.now()),
     )
 

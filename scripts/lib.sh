@@ -103,3 +103,17 @@ ensure_age() {
   command -v age >/dev/null 2>&1 || apt_install age
   command -v age >/dev/null 2>&1 || die "missing: age — install with: sudo apt-get install age"
 }
+
+# Node.js and npm, to build the browser code (frontend/) and run its unit tests.  Debian
+# 12's nodejs is 18: esbuild and age-encryption run on it.
+ensure_node() {
+  command -v node >/dev/null 2>&1 || apt_install nodejs
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+    || die "missing: node and npm — install with: sudo apt-get install nodejs npm"
+  # Node 18 keeps the Web Crypto global (crypto.getRandomValues, which the browser code
+  # draws its randomness from) behind a flag; from 19 on it is always there.
+  if ! node -e 'crypto.getRandomValues(new Uint8Array(1))' >/dev/null 2>&1; then
+    export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-global-webcrypto"
+  fi
+}

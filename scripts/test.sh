@@ -11,6 +11,7 @@ if [ -z "${TEST_REDIS_URL:-}" ]; then ensure_redis; fi
 ensure_chromium
 ensure_age
 ensure_nginx
+ensure_node
 ensure_command curl curl
 ensure_command systemd-analyze systemd
 
@@ -33,6 +34,9 @@ unset DJANGO_ENV DJANGO_DEBUG VAR_DIR
 .venv/bin/bandit --quiet --configfile pyproject.toml --recursive casework bundles observatory demo reporting evidence config web \
   || die "bandit: fix the findings above, or justify each with a '# nosec <id>' comment beside it"
 .venv/bin/python scripts/audit_dependencies.py || die "pip-audit: see above"
+# The browser code: its unit tests, and the committed build must be what its lockfile
+# builds (the tests also run its routines in node against the Python ones).
+scripts/frontend.sh check
 
 # The tests on PYTEST_WORKERS processes at once (pytest-xdist), each with its own test
 # database, cache, Celery queue and worker (tests/support/workers.py).  By default one per

@@ -1,0 +1,19 @@
+// Bundle the browser code into ../static/frontend/, which the site serves itself (no
+// CDN).  Deterministic: the same lockfile gives the same bytes, which `make test` checks
+// against the committed files (scripts/frontend.sh check).
+import { build } from "esbuild";
+
+const outdir = process.argv[2] ?? "../static/frontend";
+
+await build({
+  entryPoints: { "receipt-worker": "src/receipt-worker.js" },
+  bundle: true,
+  // A classic Worker script: module Workers are missing from older Tor Browser releases.
+  format: "iife",
+  target: ["es2020"],
+  minify: true,
+  legalComments: "linked",
+  charset: "utf8",
+  outdir,
+  logLevel: "warning",
+});
