@@ -41,6 +41,7 @@ def test_public_pages_forbid_inline_scripts_framing_and_referrers(client):
     response = client.get("/fr/")
     csp = response["Content-Security-Policy"]
     assert "script-src 'self'" in csp
+    assert "worker-src 'self'" in csp  # the sealing Workers come from this site only
     assert "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
     assert response["Referrer-Policy"] == "no-referrer"
