@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 
 import pytest
 from django.conf import settings
@@ -19,28 +18,9 @@ from evidence import age, keys
 from evidence.exceptions import NotAcceptable
 from reporting import receipts, services
 from reporting.models import ReporterKey
-from tests.support.processes import REPO
+from tests.support.node import FRONTEND, in_node
 
-FRONTEND = REPO / "frontend"
 VECTORS = json.loads((FRONTEND / "test" / "vectors" / "receipt.json").read_text("utf-8"))
-
-
-def in_node(script: str, **values) -> dict:
-    """Run an ES module in frontend/ with ``values`` as JSON on stdin; its JSON answer."""
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", script],
-        cwd=FRONTEND,
-        input=json.dumps(values),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-STDIN = "import { readFileSync } from 'node:fs';const given = JSON.parse(readFileSync(0, 'utf8'));"
 
 
 @pytest.mark.parametrize(
@@ -59,7 +39,7 @@ def test_the_server_reads_a_copied_code_as_the_vectors_say(vector):
 @pytest.mark.django_db
 def test_a_code_her_browser_made_opens_her_report_on_a_scripts_off_visit():
     made = in_node(
-        STDIN + "import { makeReceipt } from './src/receipt-worker.js';"
+        "import { makeReceipt } from './src/receipt-worker.js';"
         "console.log(JSON.stringify(await makeReceipt(given)));",
         workFactor=settings.EVIDENCE_RECEIPT_WORK_FACTOR,
     )
@@ -82,7 +62,7 @@ def test_a_code_the_server_made_opens_her_key_in_the_browsers_code():
     reporter = services.save_reporter(pending)
 
     opened = in_node(
-        STDIN + "import { Decrypter, identityToRecipient } from 'age-encryption';"
+        "import { Decrypter, identityToRecipient } from 'age-encryption';"
         "import { normalise, stretchCode } from './src/receipt.js';"
         "const { lookup, passphrase } = stretchCode(normalise(given.code), given.workFactor);"
         "const opener = new Decrypter(); opener.addPassphrase(passphrase);"
