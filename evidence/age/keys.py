@@ -67,10 +67,21 @@ class X25519Recipient:
     def __str__(self) -> str:
         return bech32_encode("age", self.public_key)
 
-    def wrap(self, file_key: bytes) -> list[Stanza]:
-        ephemeral = X25519PrivateKey.generate()
-        share = ephemeral.public_key().public_bytes_raw()
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(self.public_key))
+    def wrap(self, file_key: bytes, *, ephemeral: bytes | None = None) -> list[Stanza]:
+        """One X25519 stanza for this recipient.
+
+        ``ephemeral`` is for tests only: it fixes the ephemeral secret so that the
+        browser's twin (frontend/src/header.js) can be checked to write the same bytes.
+        Never pass it anywhere else: a repeated ephemeral secret links stanzas and, with
+        the same file key, repeats them.
+        """
+        secret = (
+            X25519PrivateKey.generate()
+            if ephemeral is None
+            else X25519PrivateKey.from_private_bytes(ephemeral)
+        )
+        share = secret.public_key().public_bytes_raw()
+        shared = secret.exchange(X25519PublicKey.from_public_bytes(self.public_key))
         wrap_key = hkdf(shared, share + self.public_key, _X25519_INFO)
         return [Stanza("X25519", (b64encode(share).decode("ascii"),), _wrap(wrap_key, file_key))]
 

@@ -21,7 +21,7 @@ from evidence.age.errors import (
     TrailingData,
     TruncatedPayload,
 )
-from evidence.age.header import Header, hkdf, read_header
+from evidence.age.header import Header, Stanza, hkdf, read_header
 from evidence.age.keys import FILE_KEY_SIZE, Identity, Recipient
 
 CHUNK_SIZE = 64 * 1024
@@ -40,9 +40,29 @@ def _payload_cipher(file_key: bytes, nonce: bytes) -> ChaCha20Poly1305:
     return ChaCha20Poly1305(hkdf(file_key, nonce, b"payload"))
 
 
-def new_header(recipients: Iterable[Recipient], file_key: bytes) -> Header:
-    stanzas = [stanza for recipient in recipients for stanza in recipient.wrap(file_key)]
-    return Header.build(stanzas, file_key)
+def _wrap_all(
+    recipients: Iterable[Recipient], file_key: bytes, ephemerals: Iterable[bytes] | None
+) -> list[Stanza]:
+    if ephemerals is None:
+        return [stanza for recipient in recipients for stanza in recipient.wrap(file_key)]
+    # Test-only (see X25519Recipient.wrap): one ephemeral secret per recipient, in order;
+    # a missing or extra one is an error, not a silent fallback to random ones.
+    return [
+        stanza
+        for recipient, ephemeral in zip(recipients, ephemerals, strict=True)
+        for stanza in recipient.wrap(file_key, ephemeral=ephemeral)
+    ]
+
+
+def new_header(
+    recipients: Iterable[Recipient],
+    file_key: bytes,
+    *,
+    ephemerals: Iterable[bytes] | None = None,
+) -> Header:
+    """A header for ``recipients``.  ``ephemerals`` (one X25519 secret per recipient) is
+    for the tests that check the browser's twin byte for byte; nothing else passes it."""
+    return Header.build(_wrap_all(recipients, file_key, ephemerals), file_key)
 
 
 def unwrap_file_key(header: Header, identities: Iterable[Identity]) -> bytes:
@@ -56,29 +76,38 @@ def unwrap_file_key(header: Header, identities: Iterable[Identity]) -> bytes:
 
 
 def reissue_header(
-    header: bytes | Header, identities: Iterable[Identity], recipients: Iterable[Recipient]
+    header: bytes | Header,
+    identities: Iterable[Identity],
+    recipients: Iterable[Recipient],
+    *,
+    ephemerals: Iterable[bytes] | None = None,
 ) -> bytes:
     """A header for ``recipients`` over the same payload: the payload is not touched.
 
     The new header replaces the old: recipients missing from the list lose access as
-    soon as the old header is deleted.
+    soon as the old header is deleted.  ``ephemerals`` is test-only (see new_header).
     """
     if isinstance(header, bytes):
         header = read_header(io.BytesIO(header))
     file_key = unwrap_file_key(header, identities)
-    return new_header(recipients, file_key).raw
+    return new_header(recipients, file_key, ephemerals=ephemerals).raw
 
 
 def add_stanzas(
-    header: bytes | Header, identities: Iterable[Identity], recipients: Iterable[Recipient]
+    header: bytes | Header,
+    identities: Iterable[Identity],
+    recipients: Iterable[Recipient],
+    *,
+    ephemerals: Iterable[bytes] | None = None,
 ) -> bytes:
     """The same header with stanzas for ``recipients`` added and every other stanza kept
     as it is (a recipient's public key cannot be read back from its stanza, so this is
-    how to add one without knowing the others)."""
+    how to add one without knowing the others).  ``ephemerals`` is test-only (see
+    new_header)."""
     if isinstance(header, bytes):
         header = read_header(io.BytesIO(header))
     file_key = unwrap_file_key(header, identities)
-    added = [stanza for recipient in recipients for stanza in recipient.wrap(file_key)]
+    added = _wrap_all(recipients, file_key, ephemerals)
     return Header.build([*header.stanzas, *added], file_key).raw
 
 
