@@ -406,6 +406,70 @@ def record_upload(upload, *, recipients: Iterable[age.Recipient], actor: str, po
     return item
 
 
+def record_browser_item(
+    *,
+    original: SealedObject,
+    note: SealedObject,
+    working_copy: SealedObject | None,
+    sniffed,
+    claimed_sha256: str,
+    actor: str,
+    position: int = 1,
+):
+    """Record a file her browser sealed (issue 18) as an evidence item.
+
+    The server never saw its bytes: the type and the SHA-256 are what her device found
+    (frontend/src/sniff.js, seal-worker.js), and custody says so; the first caseworker
+    who opens the original checks the hash on her device (issue 19).  The size is the
+    plaintext's, which the ciphertext's length gives exactly.  No perceptual hash: that
+    too is made where the image is opened.  Call inside the filing's transaction.
+    """
+    from evidence.models import CustodyEvent, EvidenceItem
+
+    hour = _to_the_hour(timezone.now())
+    item = EvidenceItem.objects.create(
+        original=original,
+        note=note,
+        working_copy=working_copy,
+        kind=sniffed.kind,
+        mime=sniffed.mime,
+        extension=sniffed.extension,
+        size=plaintext_size(original),
+        sha256=claimed_sha256,
+        received_at=hour,
+        position=position,
+    )
+    received = {
+        "sha256": claimed_sha256,
+        "size": item.size,
+        "mime": item.mime,
+        "sealed_by": "browser",
+        # Until a caseworker's device has opened the original and compared.
+        "sha256_claimed_by": "her device",
+        "ciphertext_sha256": original.ciphertext_sha256,
+    }
+    events = [CustodyEvent(action=CustodyEvent.Action.RECEIVED, actor=actor, detail=received)]
+    if working_copy is not None:
+        made = {"made_on": "her device", "ciphertext_sha256": working_copy.ciphertext_sha256}
+        events.append(
+            CustodyEvent(action=CustodyEvent.Action.WORKING_COPY_MADE, actor=actor, detail=made)
+        )
+    elif sniffed.kind == "image":
+        # A format her device cannot strip losslessly (HEIC, GIF...), or too large to
+        # hold in a phone's memory: the caseworker's device makes none either for now.
+        events.append(
+            CustodyEvent(
+                action=CustodyEvent.Action.WORKING_COPY_REFUSED,
+                actor="system",
+                detail={"reason": "not_made_on_her_device"},
+            )
+        )
+    for number, event in enumerate(events, start=1):
+        event.item, event.at, event.position = item, hour, number
+    CustodyEvent.objects.bulk_create(events)
+    return item
+
+
 @transaction.atomic
 def add_custody(items: Iterable, *, action: str, actor: str, at, detail: dict) -> list:
     """One more link in the chain of custody of each of ``items`` (an export into a

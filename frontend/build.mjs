@@ -6,9 +6,14 @@ import { build } from "esbuild";
 const outdir = process.argv[2] ?? "../static/frontend";
 
 await build({
-  entryPoints: { "receipt-worker": "src/receipt-worker.js" },
+  entryPoints: {
+    // The page script of her last step, and the two Workers it starts.
+    intake: "src/intake.js",
+    "receipt-worker": "src/receipt-worker.js",
+    "seal-worker": "src/seal-worker.js",
+  },
   bundle: true,
-  // A classic Worker script: module Workers are missing from older Tor Browser releases.
+  // Classic scripts: module Workers are missing from older Tor Browser releases.
   format: "iife",
   target: ["es2020"],
   minify: true,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -12,9 +13,11 @@ from django.utils import timezone
 
 from evidence import keys
 from evidence import services as evidence
-from evidence.exceptions import CannotOpen
+from evidence import resumable
+from evidence.exceptions import CannotOpen, NotAcceptable
 from evidence.ids import next_position
 from evidence.models import EvidenceItem
+from evidence.sniff import ACCEPTED, Sniffed
 from reporting import facts, receipts
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.models import ConsentRequest, Message, Report, ReporterKey
@@ -101,12 +104,18 @@ def register_recipient_resolver(resolver: RecipientResolver) -> None:
     _recipient_resolver = resolver
 
 
-def recipients_for(report_facts: ReportFacts, pending: PendingReceipt) -> list[keys.Recipient]:
-    """Her own recipient and the organisations that will read the report."""
+def helper_recipients(report_facts: ReportFacts) -> list[keys.Recipient]:
+    """The organisations that will read a report with these facts (routing's choice and
+    the coordination): what her browser seals to, besides her own key."""
     helpers = _recipient_resolver(report_facts) if _recipient_resolver else []
     if not helpers:
         raise IntakeUnavailable
-    return [pending.recipient, *helpers]
+    return helpers
+
+
+def recipients_for(report_facts: ReportFacts, pending: PendingReceipt) -> list[keys.Recipient]:
+    """Her own recipient and the organisations that will read the report."""
+    return [pending.recipient, *helper_recipients(report_facts)]
 
 
 def _stretch(code: str) -> keys.StretchedCode:
@@ -169,15 +178,7 @@ def _file_report(report_facts, content, uploads, pending, recipients) -> Report:
     sealed_content = {**asdict(content), "filed_at": now.isoformat()}
     report = Report.objects.create(
         reporter=save_reporter(pending),
-        urgency=sorted(report_facts.urgency),
-        category=report_facts.category,
-        gbvims_type=facts.GBVIMS_TYPE[report_facts.category],
-        region=report_facts.region,
-        language=report_facts.language,
-        age_band=report_facts.age_band,
-        services=sorted(report_facts.services),
-        consent_share=report_facts.consent_share,
-        consent_statistics=report_facts.consent_statistics,
+        **_fact_fields(report_facts),
         content=evidence.seal_bytes(
             json.dumps(sealed_content, ensure_ascii=False).encode(), recipients
         ),
@@ -192,6 +193,106 @@ def _file_report(report_facts, content, uploads, pending, recipients) -> Report:
     report.evidence.add(*items)
     report_recorded.send(sender=Report, report_id=report.pk)
     return report
+
+
+@dataclass(frozen=True)
+class BrowserFile:
+    """One file as her browser sealed and uploaded it: the tokens of its uploads, and
+    what her device found (its type, the SHA-256 of the original)."""
+
+    original: str
+    note: str
+    working_copy: str | None
+    kind: str
+    mime: str
+    extension: str
+    sha256: str
+
+
+def file_browser_report(
+    report_facts: ReportFacts,
+    *,
+    lookup: str,
+    recipient: str,
+    sealed_identity: bytes,
+    readers: list[str],
+    content: str,
+    files: list[BrowserFile],
+    owner: str,
+) -> Report:
+    """Record a report sealed on her device (issue 18): her receipt as her browser made
+    it, and the sealed uploads of ``owner`` (her session) named by their tokens.
+
+    ``readers`` are the organisations her browser was given to seal to (the page that
+    gave them kept them in her session); with her own ``recipient`` first, they are who
+    her report is sealed to.  The server checks each upload's form (evidence/
+    browser_sealed.py), never its content.  NotAcceptable (evidence.exceptions) when
+    something is not in the accepted form, UploadNotFound when an upload is not hers or
+    not complete: nothing is kept, and the uploads stay for another try.
+    """
+    keys.check_browser_receipt(lookup, recipient, sealed_identity)
+    checked = [_checked_file(f) for f in files]
+    tokens = [content, *(t for f in files for t in (f.original, f.note, f.working_copy) if t)]
+    if len(set(tokens)) != len(tokens):
+        raise NotAcceptable("uploads")
+    with evidence.discard_on_failure(), transaction.atomic():
+        claimed = {token: resumable.claim(token, owner) for token in tokens}
+        items = [(f, sniffed, claimed[f.original]) for f, sniffed in checked]
+        if sum(evidence.plaintext_size(original) for *_, original in items) > (
+            settings.EVIDENCE_MAX_REPORT_BYTES
+        ):
+            raise NotAcceptable("report_too_large")
+        report = Report.objects.create(
+            reporter=save_browser_receipt(lookup, recipient, sealed_identity),
+            content=claimed[content],
+            sealed_to=[recipient, *readers],
+            created_at=_to_the_hour(timezone.now()),
+            **_fact_fields(report_facts),
+        )
+        report.evidence.add(
+            *(
+                evidence.record_browser_item(
+                    original=original,
+                    note=claimed[f.note],
+                    working_copy=claimed[f.working_copy] if f.working_copy else None,
+                    sniffed=sniffed,
+                    claimed_sha256=f.sha256,
+                    actor="reporter",
+                    position=position,
+                )
+                for position, (f, sniffed, original) in enumerate(items, start=1)
+            )
+        )
+        report_recorded.send(sender=Report, report_id=report.pk)
+    return report
+
+
+def _checked_file(file: BrowserFile) -> tuple[BrowserFile, Sniffed]:
+    sniffed = Sniffed(file.kind, file.mime, file.extension)
+    if sniffed not in ACCEPTED:
+        raise NotAcceptable("type")
+    if not _SHA256.fullmatch(file.sha256):
+        raise NotAcceptable("sha256")
+    if file.working_copy and file.kind != "image":
+        raise NotAcceptable("uploads")
+    return file, sniffed
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _fact_fields(report_facts: ReportFacts) -> dict:
+    return {
+        "urgency": sorted(report_facts.urgency),
+        "category": report_facts.category,
+        "gbvims_type": facts.GBVIMS_TYPE[report_facts.category],
+        "region": report_facts.region,
+        "language": report_facts.language,
+        "age_band": report_facts.age_band,
+        "services": sorted(report_facts.services),
+        "consent_share": report_facts.consent_share,
+        "consent_statistics": report_facts.consent_statistics,
+    }
 
 
 def _lock(report: Report) -> None:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("report/", views.intake_step, {"name": "urgency"}, name="intake"),
     path("report/step/<slug:name>/", views.intake_step, name="intake_step"),
     path("report/your-words/", views.intake_tell, name="intake_tell"),
+    path("report/your-words/sealed/", views.intake_sealed, name="intake_sealed"),
     path("report/receipt/", views.intake_done, name="intake_done"),
     path("return/", views.return_visit, name="return_visit"),
     path("return/report/", views.my_report, name="my_report"),

@@ -18,7 +18,7 @@ from importlib import import_module
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
@@ -27,9 +27,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from evidence import keys
-from evidence.exceptions import CannotOpen, UploadRefused
+from evidence.exceptions import CannotOpen, NotAcceptable, UploadNotFound, UploadRefused
 from evidence.uploads import DiscardingUploadHandler, Refusal, SealingUploadHandler
-from reporting import forms, services, throttle
+from reporting import forms, services, throttle, uploads
 from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
 from reporting.facts import Language, Service
 from reporting.models import ConsentRequest, Message, Report
@@ -40,6 +40,10 @@ _INTAKE = "intake"
 _RECEIPT = "receipt_to_show"
 _RECEIPT_COOKIE = "receipt_key"
 _ONCE = "once"  # the last step's one-time token (a form field)
+_SEALED_READERS = "sealed_readers"  # who her browser was given to seal to
+_FILED_LOOKUP = "filed_lookup"  # the receipt a report sealed on her device was filed under
+# The parts her browser uploads (frontend/src/upload.js): a lost connection costs one.
+_UPLOAD_PART_BYTES = 4 * 1024 * 1024
 # Room in a post for her words and the form's own bytes, beside the files' limit.
 _FORM_ALLOWANCE = 1024 * 1024
 # A filing holds its session's turn at least this long, at most an hour more (a worker
@@ -141,9 +145,16 @@ def _limits() -> dict[str, int]:
 
 
 def _tell_page(
-    request, form, refusals=(), status=200, *, wait: int = 0, too_big_mb: int = 0
+    request, form, refusals=(), status=200, *, wait: int = 0, too_big_mb: int = 0, readers=()
 ) -> HttpResponse:
     context = {
+        # For her browser to seal to (scripts on): none, and the page seals nothing itself.
+        "readers": " ".join(readers),
+        "receipt_work_factor": settings.EVIDENCE_RECEIPT_WORK_FACTOR,
+        "part_size": _UPLOAD_PART_BYTES,
+        "max_image_bytes": settings.EVIDENCE_MAX_IMAGE_BYTES,
+        "sla_hours": settings.CASEWORK_SLA_HOURS,
+        "urgent_hours": settings.CASEWORK_SLA_URGENT_HOURS,
         "form": form,
         "number": TOTAL_STEPS,
         "total": TOTAL_STEPS,
@@ -291,9 +302,10 @@ def _open_receipt(sealed: str, secret: str | None) -> dict | None:
 @require_http_methods(["GET", "POST"])
 def intake_tell(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        if _facts(request.session.get(_INTAKE, {})) is None:
+        report_facts = _facts(request.session.get(_INTAKE, {}))
+        if report_facts is None:
             return redirect("reporting:intake_step", name=STEPS[0].name)
-        return _tell_page(request, forms.TellUsForm())
+        return _tell_page(request, forms.TellUsForm(), readers=_hand_readers(request, report_facts))
     if too_big_mb := _too_big(request):
         # Answered unread: her words cannot be given back, and the page says so.
         return _tell_page(request, forms.TellUsForm(), status=413, too_big_mb=too_big_mb)
@@ -363,11 +375,102 @@ def _file(request: HttpRequest, report_facts: services.ReportFacts) -> HttpRespo
     return response
 
 
+def _hand_readers(request: HttpRequest, report_facts: services.ReportFacts) -> list[str]:
+    """The organisations her browser will seal to, kept in her session as given: what
+    she files later is recorded as sealed to exactly these (and to her), and her
+    uploads are checked for one stanza each (reporting/uploads.py)."""
+    try:
+        readers = [str(r) for r in services.helper_recipients(report_facts)]
+    except IntakeUnavailable:
+        return []  # the page's own path then says that no report can be taken now
+    request.session[_SEALED_READERS] = readers
+    request.session[uploads.READERS] = len(readers) + 1  # and her own key
+    return readers
+
+
+# Why a report sealed on her device was not kept, in her words (JSON for the page).
+_NOT_KEPT = {
+    "steps": _("This page is out of date. Nothing was kept: please start your report again."),
+    "receipt": _("Your receipt could not be made on this phone. Nothing was kept; please send again."),
+    "uploads": _("Part of your report did not arrive. Nothing was kept; please send again."),
+    "type": _("One of your files is not a kind of file we can take. Nothing was kept."),
+    "report_too_large": _("Together your files are too large. Nothing was kept."),
+    "busy": _(
+        "Too many reports are arriving right now. Nothing was kept: please wait a few "
+        "minutes, then send again."
+    ),
+}
+_NOT_KEPT_OTHERWISE = _(
+    "Your report could not be kept as it was sealed. Nothing was kept; please send again."
+)
+
+
+def _not_kept(reason: str, status: int = 400) -> JsonResponse:
+    message = _NOT_KEPT.get(reason, _NOT_KEPT_OTHERWISE)
+    return JsonResponse({"reason": reason, "message": str(message)}, status=status)
+
+
+@require_http_methods(["POST"])
+def intake_sealed(request: HttpRequest) -> HttpResponse:
+    """File her report sealed on her device (intake.js): her receipt as her browser made
+    it and the tokens of her sealed uploads, as JSON.  The same filing sent again (an
+    answer lost on a bad network) answers as the first did."""
+    try:
+        sent = json.loads(request.body)
+        lookup = str(sent["receipt"]["lookup"])
+    except (ValueError, KeyError, TypeError):
+        return _not_kept("request")
+    with _one_filing_at_a_time(request):
+        if request.session.get(_FILED_LOOKUP) == lookup:
+            return JsonResponse({"filed": True})
+        report_facts = _facts(request.session.get(_INTAKE, {}))
+        readers = request.session.get(_SEALED_READERS)
+        if report_facts is None or not readers:
+            return _not_kept("steps", status=409)
+        if wait := throttle.filing_wait(request):
+            response = _not_kept("busy", status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        throttle.record_filing(request)
+        try:
+            services.file_browser_report(
+                report_facts,
+                lookup=lookup,
+                recipient=str(sent["receipt"]["recipient"]),
+                sealed_identity=base64.b64decode(
+                    str(sent["receipt"]["sealed_identity"]), validate=True
+                ),
+                readers=readers,
+                content=str(sent["content"]),
+                files=[services.BrowserFile(**_browser_file(f)) for f in sent.get("files", [])],
+                owner=uploads.owner(request),
+            )
+        except (KeyError, TypeError, ValueError):
+            return _not_kept("request")
+        except UploadNotFound:
+            return _not_kept("uploads")
+        except NotAcceptable as refused:
+            return _not_kept(refused.reason)
+        for key in (_INTAKE, _SEALED_READERS, uploads.READERS):
+            request.session.pop(key, None)
+        request.session[_FILED_LOOKUP] = lookup
+    return JsonResponse({"filed": True})
+
+
+def _browser_file(sent: dict) -> dict:
+    fields = ("original", "note", "kind", "mime", "extension", "sha256")
+    return {
+        **{name: str(sent[name]) for name in fields},
+        "working_copy": str(sent["working_copy"]) if sent.get("working_copy") else None,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def intake_done(request: HttpRequest) -> HttpResponse:
     """Her receipt code, shown until she says she has kept it, then never again."""
     if request.method == "POST":
         request.session.pop(_RECEIPT, None)
+        request.session.pop(_FILED_LOOKUP, None)
         response = redirect("reporting:home")
         response.delete_cookie(_RECEIPT_COOKIE, samesite="Lax")
         return response
