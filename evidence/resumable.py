@@ -126,6 +126,11 @@ def _find(token: str, owner: str, *, lock: bool = False) -> ResumableUpload:
     return upload
 
 
+def upload_length(token: str, owner: str) -> int:
+    """The length announced when the upload started (ciphertext bytes)."""
+    return _find(token, owner).length
+
+
 def upload_offset(token: str, owner: str) -> int:
     """How many bytes of the upload the server holds: where the next part starts."""
     upload = _find(token, owner)
