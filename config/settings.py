@@ -326,6 +326,11 @@ EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_MB", 40, minimum=1) * 102
 # sealing handler, and any other upload is held in memory (small by these limits).
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# A file her browser sealed and sends in parts (evidence/resumable.py) may wait while
+# her connection is lost, her phone sleeps, or she finds a better network: no part for
+# this many hours, and the upload is swept, row and bytes, by the hourly sweep.  Until
+# then its size and the hours it started and last moved are on the server's disk.
+EVIDENCE_UPLOAD_ABANDONED_HOURS = env.int("EVIDENCE_UPLOAD_ABANDONED_HOURS", 24, minimum=1)
 
 # --- cache and limits ------------------------------------------------------------------
 

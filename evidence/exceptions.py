@@ -23,3 +23,22 @@ class NotAcceptable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class UploadNotFound(Exception):
+    """No resumable upload at that address for this owner (unknown, someone else's,
+    claimed, discarded or swept): the same answer for each, so none can be told apart."""
+
+
+class UploadConflict(Exception):
+    """A part of a resumable upload that does not start where the upload stands
+    (``offset``: where it does), or that arrived while another part is being written."""
+
+    def __init__(self, offset: int | None, reason: str = "offset") -> None:
+        super().__init__(reason)
+        self.offset = offset
+        self.reason = reason
+
+
+class TooManyUploads(Exception):
+    """The owner already has as many uploads in progress as one person filing needs."""

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from evidence.ids import random_id
 
@@ -24,6 +25,13 @@ class SealedObject(models.Model):
     opened by anyone), then deletes the payload.  The row stays as a tombstone.
     """
 
+    class SealedBy(models.TextChoices):
+        # Her browser sealed it before it left her device (issue 18): the server only
+        # ever held ciphertext.  Or the server sealed it as it arrived (scripts off, and
+        # what the server writes itself: notes, messages from staff, receipts).
+        BROWSER = "browser", _("Sealed on her device")
+        SERVER = "server", _("Sealed by the server when it arrived")
+
     # Random, not a sequence: sealed objects are made at her acts (evidence/ids.py).
     id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     blob_key = models.CharField(max_length=32, unique=True, editable=False)
@@ -31,6 +39,13 @@ class SealedObject(models.Model):
     payload_size = models.BigIntegerField(editable=False)  # ciphertext bytes on disk
     created_at = models.DateTimeField(default=this_hour, editable=False)
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sealed_by = models.CharField(
+        max_length=8, choices=SealedBy.choices, default=SealedBy.SERVER, editable=False
+    )
+    # For an object her browser sealed: the SHA-256 of the whole age file (header and
+    # payload) exactly as it arrived, so that what her device sent can be matched later
+    # (the header here may since have been re-issued).  Empty when the server sealed it.
+    ciphertext_sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = "sealed object"
@@ -112,3 +127,39 @@ class CustodyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} ({self.item_id})"
+
+
+class ResumableUpload(models.Model):
+    """An age file her browser sealed, on its way in (evidence/resumable.py).
+
+    Its address is a random token that only her browser holds; the row keeps a hash of
+    it, so a copy of the database gives nobody a way to write into her upload.  The
+    header, while it arrives and once complete, is kept here (as for every sealed
+    object); the payload goes straight into the blob store, ciphertext only.  The row
+    goes when the filing claims it (its blob then belongs to a SealedObject), when she
+    or her browser discards it, or when the sweep finds it abandoned.
+    """
+
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Whose it is: an opaque value from the caller (a keyed hash of her session's key).
+    owner = models.CharField(max_length=128, db_index=True, editable=False)
+    blob_key = models.CharField(max_length=32, unique=True, editable=False)
+    length = models.BigIntegerField(editable=False)  # ciphertext bytes announced
+    readers = models.PositiveSmallIntegerField(editable=False)  # X25519 stanzas expected
+    max_size = models.BigIntegerField(editable=False)  # plaintext bytes allowed
+    created_at = models.DateTimeField(default=this_hour, editable=False)  # to the hour
+    # The bytes received before the payload: the age header, whole once
+    # ``header_complete``; until then whatever of it has arrived.
+    header = models.BinaryField(default=b"", editable=False)
+    header_complete = models.BooleanField(default=False, editable=False)
+    completed = models.BooleanField(default=False, editable=False)
+    payload_size = models.BigIntegerField(null=True, blank=True, editable=False)
+    ciphertext_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "resumable upload"
+
+    def __str__(self) -> str:
+        state = "complete" if self.completed else "in progress"
+        return f"upload {self.pk} ({self.length} bytes, {state})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reporting import views
+from reporting import uploads, views
 from reporting.guide import views as guide_views
 
 app_name = "reporting"
@@ -12,6 +12,9 @@ urlpatterns = [
     path("report/your-words/", views.intake_tell, name="intake_tell"),
     path("report/your-words/sealed/", views.intake_sealed, name="intake_sealed"),
     path("report/receipt/", views.intake_done, name="intake_done"),
+    # Her browser's resumable uploads of the files it sealed (tus; reporting/uploads.py).
+    path("report/uploads/", uploads.uploads, name="uploads"),
+    path("report/uploads/<str:token>/", uploads.upload, name="upload"),
     path("return/", views.return_visit, name="return_visit"),
     path("return/report/", views.my_report, name="my_report"),
     path("return/evidence/", views.my_report_evidence, name="my_report_evidence"),
