@@ -90,9 +90,7 @@ _ZIP = Sniffed("archive", "application/zip", "zip")
 
 # Every type taken, whoever sniffed it: a file sealed on her device arrives with the type
 # her browser found (frontend/src/sniff.js, this module's twin), which must be one of these.
-ACCEPTED = frozenset(
-    value for value in list(globals().values()) if isinstance(value, Sniffed)
-)
+ACCEPTED = frozenset(value for value in list(globals().values()) if isinstance(value, Sniffed))
 
 # Fixed signatures: the type, and the bytes that must appear at each offset.
 _SIGNATURES: tuple[tuple[Sniffed, dict[int, bytes]], ...] = (

@@ -11,9 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from evidence import keys
+from evidence import keys, resumable
 from evidence import services as evidence
-from evidence import resumable
 from evidence.exceptions import CannotOpen, NotAcceptable
 from evidence.ids import next_position
 from evidence.models import EvidenceItem

@@ -98,7 +98,9 @@ def _options() -> HttpResponse:
     return _tus(response)
 
 
-def _owner(request: HttpRequest) -> str | None:
+def upload_owner(request: HttpRequest) -> str | None:
+    """Whose uploads these are: a keyed hash of her session's key (reporting/views.py
+    claims them with the same), so that no other browser can add to or take them."""
     key = request.session.session_key
     if not key:
         return None
@@ -130,7 +132,7 @@ def uploads(request: HttpRequest) -> HttpResponse:
         return _options()
     if refused := _refused_request(request):
         return refused
-    owner, readers = _owner(request), request.session.get(SESSION_READERS)
+    owner, readers = upload_owner(request), request.session.get(SESSION_READERS)
     if owner is None or not isinstance(readers, int) or readers < 1:
         return _refusal("session", 403)
     length = _header_int(request, "Upload-Length")
@@ -156,7 +158,7 @@ def upload(request: HttpRequest, token: str) -> HttpResponse:
         return _options()
     if refused := _refused_request(request):
         return refused
-    owner = _owner(request)
+    owner = upload_owner(request)
     if owner is None:
         return _refusal("session", 403)
     try:

@@ -384,14 +384,16 @@ def _hand_readers(request: HttpRequest, report_facts: services.ReportFacts) -> l
     except IntakeUnavailable:
         return []  # the page's own path then says that no report can be taken now
     request.session[_SEALED_READERS] = readers
-    request.session[uploads.READERS] = len(readers) + 1  # and her own key
+    request.session[uploads.SESSION_READERS] = len(readers) + 1  # and her own key
     return readers
 
 
 # Why a report sealed on her device was not kept, in her words (JSON for the page).
 _NOT_KEPT = {
     "steps": _("This page is out of date. Nothing was kept: please start your report again."),
-    "receipt": _("Your receipt could not be made on this phone. Nothing was kept; please send again."),
+    "receipt": _(
+        "Your receipt could not be made on this phone. Nothing was kept; please send again."
+    ),
     "uploads": _("Part of your report did not arrive. Nothing was kept; please send again."),
     "type": _("One of your files is not a kind of file we can take. Nothing was kept."),
     "report_too_large": _("Together your files are too large. Nothing was kept."),
@@ -443,7 +445,7 @@ def intake_sealed(request: HttpRequest) -> HttpResponse:
                 readers=readers,
                 content=str(sent["content"]),
                 files=[services.BrowserFile(**_browser_file(f)) for f in sent.get("files", [])],
-                owner=uploads.owner(request),
+                owner=uploads.upload_owner(request),
             )
         except (KeyError, TypeError, ValueError):
             return _not_kept("request")
@@ -451,7 +453,7 @@ def intake_sealed(request: HttpRequest) -> HttpResponse:
             return _not_kept("uploads")
         except NotAcceptable as refused:
             return _not_kept(refused.reason)
-        for key in (_INTAKE, _SEALED_READERS, uploads.READERS):
+        for key in (_INTAKE, _SEALED_READERS, uploads.SESSION_READERS):
             request.session.pop(key, None)
         request.session[_FILED_LOOKUP] = lookup
     return JsonResponse({"filed": True})

@@ -212,7 +212,8 @@ function setUp(form) {
           readers: [made.receipt.recipient, ...readers],
           words: words(),
           files,
-          endpoint: data.uploads,
+          // Absolute: a Worker resolves addresses against its script's, not the page's.
+          endpoint: new URL(data.uploads, window.location.href).href,
           csrf: form.elements.csrfmiddlewaretoken.value,
           partSize: Number(data.partSize),
           maxImageBytes: Number(data.maxImage),

@@ -110,7 +110,8 @@ def test_with_scripts_on_her_words_and_files_are_sealed_on_her_phone(
     assert received.detail["ciphertext_sha256"] == jpeg.original.ciphertext_sha256
     # The working copy: the same pixels, without where, when and with what.
     copy = evidence.read_object(jpeg.working_copy, [coordinator_key])
-    assert b"Model-SECRET" not in copy and b"taken at home" not in copy
+    assert b"Model-SECRET" not in copy
+    assert b"taken at home" not in copy
     assert Image.open(io.BytesIO(copy)).tobytes() == Image.open(io.BytesIO(photo)).tobytes()
     note = json.loads(evidence.read_object(jpeg.note, [coordinator_key]))
     assert note["name"] == "capture.jpg"
@@ -173,7 +174,13 @@ def test_a_file_of_a_kind_not_taken_is_named_and_nothing_is_sent(
     answer_the_steps(page, live_server.url)
     page.locator("textarea[name=narrative]").fill(WORDS)
     page.locator("input[name=evidence]").set_input_files(
-        [{"name": "outil.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00" * 64}]
+        [
+            {
+                "name": "outil.exe",
+                "mimeType": "application/octet-stream",
+                "buffer": b"MZ\x90\x00" * 64,
+            }
+        ]
     )
     uploads = []
     page.on("request", lambda r: "/uploads/" in r.url and uploads.append(r.method))
