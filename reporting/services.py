@@ -229,7 +229,11 @@ def file_browser_report(
     something is not in the accepted form, UploadNotFound when an upload is not hers or
     not complete: nothing is kept, and the uploads stay for another try.
     """
-    keys.check_browser_receipt(lookup, recipient, sealed_identity)
+    try:
+        keys.check_browser_receipt(lookup, recipient, sealed_identity)
+    except NotAcceptable:
+        # One reason for her: her phone's receipt was not as the server keeps one.
+        raise NotAcceptable("receipt") from None
     checked = [_checked_file(f) for f in files]
     tokens = [content, *(t for f in files for t in (f.original, f.note, f.working_copy) if t)]
     if len(set(tokens)) != len(tokens):
