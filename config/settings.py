@@ -322,6 +322,10 @@ EVIDENCE_MAX_REPORT_BYTES = env.int("EVIDENCE_MAX_REPORT_MB", 1024, minimum=1) *
 # Images up to this size are also held in memory while the request runs, to make the
 # sanitised working copy and the perceptual hash; larger ones are kept as originals only.
 EVIDENCE_MAX_IMAGE_BYTES = env.int("EVIDENCE_MAX_IMAGE_MB", 40, minimum=1) * 1024 * 1024
+# With scripts on, her phone seals her files itself; where that would take longer than
+# this (a JIT-less browser: Tor Browser "safer" seals about 2 MB/s), the page tells her the
+# time and offers to let the server seal them as they arrive instead.
+INTAKE_SLOW_SEALING_SECONDS = env.int("INTAKE_SLOW_SEALING_SECONDS", 120, minimum=1)
 # Never let Django spill an upload to a temporary file: views that take evidence use the
 # sealing handler, and any other upload is held in memory (small by these limits).
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]

@@ -153,6 +153,7 @@ def _tell_page(
         "receipt_work_factor": settings.EVIDENCE_RECEIPT_WORK_FACTOR,
         "part_size": _UPLOAD_PART_BYTES,
         "max_image_bytes": settings.EVIDENCE_MAX_IMAGE_BYTES,
+        "slow_seconds": settings.INTAKE_SLOW_SEALING_SECONDS,
         "sla_hours": settings.CASEWORK_SLA_HOURS,
         "urgent_hours": settings.CASEWORK_SLA_URGENT_HOURS,
         "form": form,

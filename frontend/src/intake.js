@@ -10,8 +10,6 @@
 
 import { display } from "./receipt.js";
 
-// Past this, on a slow device, she is asked before sealing starts (seconds).
-const SLOW_SECONDS = 120;
 // Below this, sealing is quick whatever the device: no calibration.
 const CALIBRATE_ABOVE_BYTES = 8 * 1024 * 1024;
 
@@ -135,7 +133,8 @@ function setUp(form) {
     if (total < CALIBRATE_ABOVE_BYTES) return true;
     const { bytesPerSecond } = await oneAnswer(sealer, { op: "calibrate", readers });
     const seconds = total / bytesPerSecond;
-    if (seconds < SLOW_SECONDS) return true;
+    // Past INTAKE_SLOW_SEALING_SECONDS she is asked before sealing starts.
+    if (seconds < Number(data.slowSeconds)) return true;
     choice.querySelector("[data-estimate]").textContent = fill(data.slow, {
       minutes: Math.ceil(seconds / 60),
     });
