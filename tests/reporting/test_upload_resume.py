@@ -27,6 +27,7 @@ PART = MiB
 # Room for the request lines and headers of every request sent (a few hundred bytes
 # each), beside the bytes of the file.
 HEADERS_ALLOWANCE = 16 * 1024
+TOKENS = pytest.StashKey[list]()
 
 
 class Tus:
@@ -78,14 +79,22 @@ class Tus:
 @pytest.fixture(params=["gunicorn", "live_server"])
 def site(request, blob_root, tmp_path):
     if request.param == "gunicorn":
-        env = child_env(EVIDENCE_BLOB_ROOT=str(blob_root), GUNICORN_ACCESS_LOG=None)
+        # With the access log on, as an operator may turn it on: it must not name the
+        # upload's token (config/gunicorn_logging.py).
+        env = child_env(EVIDENCE_BLOB_ROOT=str(blob_root), GUNICORN_ACCESS_LOG="-")
         with gunicorn(env, tmp_path) as url:
             yield url
+        log = (tmp_path / "gunicorn.log").read_text()
+        assert "/fr/report/uploads/[upload]/" in log
+        for token in request.node.stash.get(TOKENS, []):
+            assert token not in log
     else:
         yield request.getfixturevalue("live_server").url
 
 
-def test_an_upload_cut_in_its_second_part_resumes_where_the_server_stands_and_completes(site):
+def test_an_upload_cut_in_its_second_part_resumes_where_the_server_stands_and_completes(
+    site, request
+):
     identities = [age.X25519Identity.generate() for _ in range(3)]
     plain = os.urandom(3 * MiB)
     data = age.encrypt(plain, [i.recipient for i in identities])
@@ -95,6 +104,7 @@ def test_an_upload_cut_in_its_second_part_resumes_where_the_server_stands_and_co
         created = tus.request("POST", "/fr/report/uploads/", Upload_Length=str(len(data)))
         assert created.status == 201
         location = created.headers["Location"]
+        request.node.stash[TOKENS] = [location.rstrip("/").rsplit("/", 1)[1]]
         assert tus.patch(location, 0, data[:PART]).status == 204
 
         # The second part: the connection goes after 600 kB of it.
