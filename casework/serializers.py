@@ -19,6 +19,7 @@ from rest_framework import serializers
 from casework import selectors, services, triage
 from casework.forms import NOT_A_COLLEAGUE, DownloadForm, NoteForm, ReplyForm
 from casework.models import Case, DownloadReason, Membership, Tag, User
+from evidence.models import SealedObject
 from reporting import facts
 from reporting.models import Message
 
@@ -240,6 +241,13 @@ class EvidenceSerializer(serializers.Serializer):
     has_working_copy = serializers.SerializerMethodField(
         help_text="A sanitised copy (no metadata, no location) can be viewed."
     )
+    sealed_by = serializers.ChoiceField(
+        source="item.original.sealed_by",
+        choices=SealedObject.SealedBy.choices,
+        help_text="How the original was sealed: `browser`, on her device before it was "
+        "sent (the server only ever held ciphertext); `server`, by the server as it "
+        "arrived.",
+    )
 
     @extend_schema_field(bool)
     def get_has_working_copy(self, view) -> bool:
@@ -282,6 +290,12 @@ class CaseFileSerializer(CaseSerializer):
     )
     contact = serializers.CharField(
         source="file.contact", help_text="A safe way to reach her, if she gave one."
+    )
+    content_sealed_by = serializers.ChoiceField(
+        source="file.content_sealed_by",
+        choices=SealedObject.SealedBy.choices,
+        help_text="How her words were sealed: `browser`, on her device; `server`, by the "
+        "server as they arrived.",
     )
     evidence = EvidenceSerializer(source="file.evidence", many=True)
     messages = MessageSerializer(source="file.messages", many=True)

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections import Counter
 
 from gunicorn import glogging
+
+# An upload's address (reporting/uploads.py): /<lang>/report/uploads/<token>/.
+_UPLOAD_TOKEN = re.compile(r"(/report/uploads/)[^/\s?]+")
 
 # gunicorn's message templates (record.msg, before its arguments are filled in), by what
 # the hourly count calls them.  Matched by their beginning.
@@ -107,6 +111,15 @@ class Logger(glogging.Logger):
         super().setup(cfg)
         if not any(isinstance(f, _Fold) for f in self.error_log.filters):
             self.error_log.addFilter(_Fold())
+
+    def atoms(self, resp, req, environ, request_time):
+        # The access log, when an operator turns it on, names each path: the address of
+        # an upload her browser is sending holds its token, which is not written.
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("U", "r"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = _UPLOAD_TOKEN.sub(r"\1[upload]", atoms[name])
+        return atoms
 
     def write_counts(self) -> None:
         """Write what was folded since the last count, if anything was."""

@@ -474,6 +474,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "web.schema.document_error_answers",
     ],
+    # One name for how a sealed object was sealed, wherever the staff API says it.
+    "ENUM_NAME_OVERRIDES": {"SealedByEnum": "evidence.models.SealedObject.SealedBy"},
 }
 
 EMAIL_BACKEND = env.str(

@@ -67,7 +67,7 @@ class BlobStore(Protocol):
     # Resumable uploads (evidence/resumable.py).
     def start_upload(self, key: str) -> None: ...
     def appending(self, key: str) -> AbstractContextManager[UploadAppender]: ...
-    def upload_size(self, key: str) -> int: ...
+    def upload_size(self, key: str, *, wait: float = 0.0) -> int: ...
     def upload_hour(self, key: str) -> float: ...
     def open_upload(self, key: str) -> BinaryIO: ...
     def complete_upload(self, key: str) -> None: ...
@@ -197,13 +197,33 @@ class FileSystemBlobStore:
         finally:
             os.close(descriptor)
 
-    def upload_size(self, key: str) -> int:
+    def upload_size(self, key: str, *, wait: float = 0.0) -> int:
         """Bytes received so far: the upload file's, or once it is in place, the blob's
-        (FileNotFoundError if neither is there)."""
+        (FileNotFoundError if neither is there).
+
+        ``wait``: for up to that many seconds, let a request still writing to the upload
+        finish first.  Her connection dropped mid-part, she asks at once where the upload
+        stands, and the server is still appending what arrived before the drop: without
+        the wait she would be told too little and send it again."""
         try:
-            return self.upload_path(key).stat().st_size
+            descriptor = os.open(self.upload_path(key), os.O_RDONLY)
         except FileNotFoundError:
             return self.path(key).stat().st_size
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    # Still held (a connection that went silent holds it until the
+                    # server gives up on it): say what is there now.
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.05)
+            return os.fstat(descriptor).st_size
+        finally:
+            os.close(descriptor)
 
     def upload_hour(self, key: str) -> float:
         """The hour of the upload's last part (its file's or, once in place, its

@@ -52,6 +52,9 @@ from evidence.models import ResumableUpload, SealedObject, this_hour
 MAX_UPLOADS_PER_OWNER = 32
 # What is read from the request, and appended, at a time.
 PIECE = 64 * 1024
+# How long asking where an upload stands waits for a part still being written (her
+# connection dropped mid-part a moment ago): see FileSystemBlobStore.upload_size.
+SETTLE_SECONDS = 5.0
 
 # The smallest age file there is for N readers: the version line, one X25519 stanza per
 # reader ("-> X25519 " + 43 characters, then a 43-character body line: 98 bytes), the
@@ -132,14 +135,22 @@ def upload_length(token: str, owner: str) -> int:
 
 
 def upload_offset(token: str, owner: str) -> int:
-    """How many bytes of the upload the server holds: where the next part starts."""
+    """How many bytes of the upload the server holds: where the next part starts.  A
+    part still being written is waited for (up to SETTLE_SECONDS)."""
     upload = _find(token, owner)
     if upload.completed:
         return upload.length
     try:
-        received = len(upload.header) + blob_store().upload_size(upload.blob_key)
+        payload = blob_store().upload_size(upload.blob_key, wait=SETTLE_SECONDS)
     except FileNotFoundError:
         raise UploadNotFound() from None  # discarded or swept meanwhile
+    # Read again after the wait: the part waited for may have moved the header on.  The
+    # header is whole before the first payload byte is written, so this order never
+    # says more than the server holds.
+    upload = _find(token, owner)
+    if upload.completed:
+        return upload.length
+    received = len(upload.header) + payload
     if received == upload.length:
         # Every byte is here but the upload was not marked complete: the process that
         # received the last part stopped between the rename and the commit.  Finish it.

@@ -40,6 +40,12 @@ _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
 
 
+# The address of an upload her browser is sending (reporting/uploads.py) holds its
+# token: a log line naming the path (Django's "Internal Server Error: <path>") keeps
+# the upload's name instead.
+_UPLOAD_TOKEN = re.compile(r"(/report/uploads/)[^/\s?\"']+")
+
+
 def _mask(text: str) -> str:
     def ipv6(match: re.Match) -> str:
         found = match.group(0)
@@ -48,6 +54,7 @@ def _mask(text: str) -> str:
         looks_like_address = "::" in found or re.search("[a-fA-F]", found) or found.count(":") > 3
         return "[address]" if looks_like_address else found
 
+    text = _UPLOAD_TOKEN.sub(r"\1[upload]", text)
     return _IPV6_CANDIDATE.sub(ipv6, _IPV4.sub("[address]", text))
 
 

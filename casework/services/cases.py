@@ -238,6 +238,9 @@ class CaseFile:
     evidence: list[EvidenceView] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
+    # How her words were sealed: on her device (``browser``) or by the server as they
+    # arrived (``server``, scripts off).  Each file says the same of its original.
+    content_sealed_by: str = SealedObject.SealedBy.SERVER
 
 
 def _open_note(note: CaseNote, org_key: keys.Identity) -> dict:
@@ -276,6 +279,7 @@ def read_case_file(case: Case, *, actor: User, identity: keys.Identity | None) -
         evidence=[EvidenceView(item, reporting.evidence_name(item, org_key)) for item in items],
         messages=reporting.read_messages(report, org_key),
         notes=notes,
+        content_sealed_by=report.content.sealed_by,
     )
 
 

@@ -375,3 +375,58 @@ def test_nothing_nginx_or_gunicorn_writes_names_a_client(site):
     logs = {p.name for p in files_under(front["conf"]) if p.suffix == ".log"}
     assert logs <= {"master.log", "error.log"}
     assert system_access_log() == access_log_before
+
+
+def test_a_16_mib_part_of_her_browsers_upload_streams_through_nginx_unbuffered(site):
+    # Her browser's resumable upload (reporting/uploads.py) sends ciphertext in PATCH
+    # parts: nginx takes them as large as 16 MiB and passes them on as they arrive.
+    from django.utils.crypto import get_random_string
+
+    from evidence import age
+    from evidence.models import ResumableUpload
+    from reporting.uploads import SESSION_READERS
+    from web.sessions import SessionStore
+
+    front = site["front"]
+    identity = age.X25519Identity.generate()
+    data = age.encrypt(os.urandom(16 * 1024 * 1024), [identity.recipient])
+    session = SessionStore()
+    session[SESSION_READERS] = 1
+    session.save()
+    csrf = get_random_string(32)
+    headers = {
+        "Cookie": f"sessionid={session.session_key}; csrftoken={csrf}",
+        "X-CSRFToken": csrf,
+        "Tus-Resumable": "1.0.0",
+        "User-Agent": PROBE_AGENT,
+    }
+    conn = https(front)
+    conn.request(
+        "POST", "/fr/report/uploads/", headers={**headers, "Upload-Length": str(len(data))}
+    )
+    created = conn.getresponse()
+    created.read()
+    assert created.status == 201
+    location = created.getheader("Location")
+
+    conn = https(front)
+    conn.putrequest("PATCH", location)
+    for name, value in {
+        **headers,
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Offset": "0",
+        "Content-Length": str(len(data)),
+    }.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    conn.send(data[: 8 * 1024 * 1024])
+    time.sleep(1.0)
+    spilled = temporary_files(front)
+    conn.send(data[8 * 1024 * 1024 :])
+    answer = conn.getresponse()
+    answer.read()
+
+    assert spilled == []
+    assert answer.status == 204
+    assert answer.getheader("Upload-Offset") == str(len(data))
+    assert ResumableUpload.objects.get().completed

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -338,3 +339,32 @@ def test_the_hourly_task_sweeps_abandoned_uploads(settings):
     assert sweep_orphan_blobs() == 1
     with pytest.raises(UploadNotFound):
         resumable.upload_offset(token, OWNER)
+
+
+def test_asking_where_an_upload_stands_waits_for_a_part_still_being_written():
+    data = sealed_file(200_000, 1)[1]
+    token = resumable.start_upload(length=len(data), owner=OWNER, readers=1, max_size=MiB)
+    resumable.append(token, OWNER, 0, io.BytesIO(data[:1000]))
+    upload = ResumableUpload.objects.get()
+    header = len(upload.header)
+    store = blob_store()
+    held, written = threading.Event(), threading.Event()
+
+    def a_request_still_writing() -> None:
+        with store.appending(upload.blob_key) as part:
+            held.set()
+            time.sleep(0.5)
+            part.append(part.size, data[1000:150_000])
+            written.set()
+
+    writer = threading.Thread(target=a_request_still_writing)
+    writer.start()
+    held.wait(5)
+    # Another part meanwhile is told the upload is busy, and changes nothing.
+    with pytest.raises(UploadConflict) as busy:
+        resumable.append(token, OWNER, 1000, io.BytesIO(data[1000:]))
+    assert busy.value.reason == "busy"
+    assert resumable.upload_offset(token, OWNER) == 150_000
+    assert written.is_set()
+    writer.join()
+    assert header < 1000

@@ -73,3 +73,17 @@ def test_the_web_servers_access_log_names_no_client():
     log_format = re.search(r"access_log_format = '([^']*)'", config).group(1)
     for field in ("%(h)s", "%(a)s", "%(f)s", "%(q)s", "%(r)s", "%({x-forwarded-for}i)s"):
         assert field not in log_format
+
+
+def test_the_log_filter_keeps_the_token_of_an_upload_out_of_a_logged_path():
+    record = logging.LogRecord(
+        "django.request",
+        logging.ERROR,
+        __file__,
+        1,
+        "Internal Server Error: %s",
+        ("/ar/report/uploads/Zq3-secret_token/",),
+        None,
+    )
+    ScrubLogFilter().filter(record)
+    assert record.getMessage() == "Internal Server Error: /ar/report/uploads/[upload]/"
