@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 
 import pytest
@@ -17,6 +18,7 @@ from evidence import services as evidence
 from evidence.models import CustodyEvent, SealedObject
 from reporting import services
 from reporting.models import Report
+from tests.support.cutting_proxy import CuttingProxy
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -209,3 +211,36 @@ def test_an_empty_narrative_is_asked_for_before_anything_is_made(
     )
     assert not Report.objects.exists()
     page.context.close()
+
+
+def test_a_connection_cut_midway_costs_her_at_most_one_part_and_the_report_is_filed(
+    browser, live_server, coordinator_key
+):
+    part = 4 * 1024 * 1024  # reporting/views.py _UPLOAD_PART_BYTES
+    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(3 * part - 100)
+    with CuttingProxy(live_server.url) as proxy:
+        page = phone(browser, scripts=True)
+        answer_the_steps(page, proxy.url)
+        page.locator("textarea[name=narrative]").fill(WORDS)
+        page.locator("input[name=evidence]").set_input_files(
+            [{"name": "video.mp4", "mimeType": "video/mp4", "buffer": video}]
+        )
+        before = proxy.received
+        # The connection drops three MiB into the third part of her video: the words
+        # and the first two parts are with the server already.
+        page.locator("form.intake button[type=submit]").click()
+        status = page.locator("#sealing-status")
+        # Her progress, in figures she reads ("42 %" in French).
+        expect(status.locator("[data-percent]")).to_have_text(re.compile(r"^\d+\s%$"))
+        proxy.cut_next(after=2 * part + 3 * 1024 * 1024, method=b"PATCH")
+        expect(status).to_contain_text("La connexion a été perdue", timeout=60_000)
+        expect(page.locator("#receipt-view")).to_be_visible(timeout=60_000)
+        sent = proxy.received - before
+        page.context.close()
+
+    assert proxy.cuts == 1
+    [item] = Report.objects.get().evidence.all()
+    assert evidence.read_object(item.original, [coordinator_key]) == video
+    # All she sent: the sealed video (a little larger than the video), her words, the
+    # note, the filing and the headers of each request, and at most the part cut.
+    assert sent <= len(video) + part + 256 * 1024, sent
