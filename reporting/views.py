@@ -154,6 +154,9 @@ def _tell_page(
         "part_size": _UPLOAD_PART_BYTES,
         "max_image_bytes": settings.EVIDENCE_MAX_IMAGE_BYTES,
         "slow_seconds": settings.INTAKE_SLOW_SEALING_SECONDS,
+        # Her words are checked on her phone before they are sealed (reporting/forms.py).
+        "narrative_limit": forms.NARRATIVE_LIMIT,
+        "short_limit": forms.SHORT_LIMIT,
         "sla_hours": settings.CASEWORK_SLA_HOURS,
         "urgent_hours": settings.CASEWORK_SLA_URGENT_HOURS,
         "form": form,

@@ -102,8 +102,10 @@ function setUp(form) {
     for (const field of form.querySelectorAll("textarea, input[type=text]")) {
       const value = field.value;
       let text = "";
+      // Characters as Python counts them (code points), not UTF-16 units.
+      const limit = Number(field.name === "narrative" ? data.narrativeLimit : data.shortLimit);
       if (field.required && !value.trim()) text = data.required;
-      else if (field.maxLength > 0 && value.length > field.maxLength) text = data.tooLong;
+      else if ([...value].length > limit) text = data.tooLong;
       else if (value.includes("\u0000")) text = data.cannotKeep;
       if (text) return { field, text };
     }

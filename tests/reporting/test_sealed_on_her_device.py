@@ -244,3 +244,23 @@ def test_a_connection_cut_midway_costs_her_at_most_one_part_and_the_report_is_fi
     # All she sent: the sealed video (a little larger than the video), her words, the
     # note, the filing and the headers of each request, and at most the part cut.
     assert sent <= len(video) + part + 256 * 1024, sent
+
+
+def test_words_over_the_limit_are_named_before_anything_is_sealed(
+    browser, live_server, coordinator_key
+):
+    page = phone(browser, scripts=True)
+    answer_the_steps(page, live_server.url)
+    # 100 000 characters are taken (reporting/forms.py); an emoji is one of them, as the
+    # server counts, though a browser counts it twice.
+    page.locator("textarea[name=narrative]").fill("😢" * 100_000)
+    uploads = []
+    page.on("request", lambda r: "/uploads/" in r.url and uploads.append(r.method))
+    page.locator("textarea[name=identifiers]").fill("x" * 2_001)
+    page.locator("form.intake button[type=submit]").click()
+
+    expect(page.locator("#sealing-problem")).to_contain_text("Ce texte est trop long")
+    assert page.evaluate("document.activeElement.name") == "identifiers"
+    assert uploads == []
+    assert not Report.objects.exists()
+    page.context.close()
