@@ -152,10 +152,26 @@ def upload_offset(token: str, owner: str) -> int:
         return upload.length
     received = len(upload.header) + payload
     if received == upload.length:
-        # Every byte is here but the upload was not marked complete: the process that
-        # received the last part stopped between the rename and the commit.  Finish it.
-        _finish_or_discard(upload)
+        _finish_stranded(token, owner)
     return received
+
+
+def _finish_stranded(token: str, owner: str) -> None:
+    """Every byte is here and the upload is not marked complete: unless a request is
+    finishing it now, the one that received the last byte stopped before it could (a
+    worker killed, a power cut).  Finish it."""
+    try:
+        with blob_store().appending(_find(token, owner).blob_key):
+            upload = _find(token, owner)
+            if not upload.completed:
+                _finish_or_discard(upload)
+    except UploadConflict:
+        pass  # a request holds it: it is finishing it
+    except FileNotFoundError:
+        # Renamed into place already: stopped between the rename and the commit.
+        upload = _find(token, owner)
+        if not upload.completed:
+            _finish_or_discard(upload)
 
 
 def append(token: str, owner: str, offset: int, stream: Readable) -> int:
@@ -299,8 +315,10 @@ def _finish(upload: ResumableUpload) -> None:
     done = ResumableUpload.objects.filter(pk=upload.pk, completed=False).update(
         completed=True, payload_size=payload_size, ciphertext_sha256=digest.hexdigest()
     )
-    if not done:
-        # Discarded or swept while the last part was written: so is its blob.
+    # Not updated: discarded or swept while the last part was written (then so is its
+    # blob), or finished meanwhile by another request (a stranded upload asked about
+    # twice at once: the same bytes, the same result).
+    if not done and not ResumableUpload.objects.filter(pk=upload.pk).exists():
         store.delete(upload.blob_key)
         raise UploadNotFound()
     upload.completed, upload.payload_size = True, payload_size

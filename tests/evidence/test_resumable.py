@@ -368,3 +368,27 @@ def test_asking_where_an_upload_stands_waits_for_a_part_still_being_written():
     assert written.is_set()
     writer.join()
     assert header < 1000
+
+
+@pytest.mark.parametrize("renamed", [False, True])
+def test_an_upload_whose_last_part_was_written_by_a_process_that_died_is_finished_when_asked(
+    renamed,
+):
+    plain, data, identities = sealed_file(100_000, 1)
+    token = resumable.start_upload(length=len(data), owner=OWNER, readers=1, max_size=MiB)
+    resumable.append(token, OWNER, 0, io.BytesIO(data[:-1]))
+    key = ResumableUpload.objects.get().blob_key
+    # The last byte written, then the worker killed before it marked the upload complete
+    # (before, or just after, the payload was renamed into place).
+    with blob_store().appending(key) as part:
+        part.append(part.size, data[-1:])
+    if renamed:
+        blob_store().complete_upload(key)
+    assert not ResumableUpload.objects.get().completed
+
+    assert resumable.upload_offset(token, OWNER) == len(data)
+
+    upload = ResumableUpload.objects.get()
+    assert upload.completed
+    assert upload.ciphertext_sha256 == hashlib.sha256(data).hexdigest()
+    assert services.read_object(resumable.claim(token, OWNER), identities) == plain
