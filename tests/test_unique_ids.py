@@ -78,7 +78,7 @@ def _fill_and_continue(page: Page) -> None:
       for (const input of form.querySelectorAll("input[type=text][required]")) input.value = "x";
     }"""
     )
-    page.locator("form button[type=submit]").last.click()
+    page.locator("form button[type=submit]:visible").last.click()
 
 
 def test_her_pages_have_unique_ids_and_labels_that_point_somewhere(browser, live_server):

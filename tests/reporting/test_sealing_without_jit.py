@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from evidence.models import SealedObject
 from reporting.models import Report
@@ -22,14 +22,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
-def jitless_browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--js-flags=--jitless"],
-        )
-        yield browser
-        browser.close()
+def jitless_browser(browser) -> Iterator[Browser]:
+    # From the session's Playwright: a second one in the same process is refused.
+    jitless = browser.browser_type.launch(
+        executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        args=["--no-sandbox", "--disable-gpu", "--js-flags=--jitless"],
+    )
+    yield jitless
+    jitless.close()
 
 
 def small_photo() -> bytes:
