@@ -94,8 +94,11 @@ function sealFiles(url, message, onOther) {
 
 function setUp(form) {
   const data = form.dataset;
-  const view = document.getElementById("visit-view");
-  const texts = view.dataset;
+  // Her report's page, empty, as the server wrote it (inert in a <template> until her
+  // report opens; removed whole when it closes).
+  const blank = document.getElementById("visit-view-blank").content.firstElementChild;
+  const texts = blank.dataset;
+  let view = null;
   const problem = document.getElementById("visit-problem");
   const status = document.getElementById("visit-status");
   const button = form.querySelector("button[type=submit]");
@@ -272,6 +275,10 @@ function setUp(form) {
   async function show(answer) {
     report = answer;
     form.elements.code.value = ""; // her code leaves the page once it has done its work
+    view = blank.cloneNode(true);
+    view.hidden = true;
+    document.querySelector("[data-hide-when-open]").after(view);
+    wireForms();
     const narrative = JSON.parse(await opened(report.content)).narrative;
     const messages = await Promise.all(report.messages.map(async (m) => JSON.parse(await opened(m.body)).text));
     part("status").textContent = report.status;
@@ -298,138 +305,141 @@ function setUp(form) {
 
   // --- what she sends -----------------------------------------------------------------
 
-  const messageForm = part("message-form");
-  const messageBox = messageForm.querySelector("textarea");
-  const messageProblem = messageForm.querySelector("[data-problem]");
+  function wireForms() {
+    const messageForm = part("message-form");
+    const messageBox = messageForm.querySelector("textarea");
+    const messageProblem = messageForm.querySelector("[data-problem]");
 
-  function messageFault(text) {
-    if (!text.trim()) return texts.messageRequired;
-    if (text.length > Number(data.maxMessage)) return texts.tooLong;
-    if (text.includes(NUL) || text.includes("\ufffd")) return texts.cannotKeep;
-    return "";
-  }
-
-  messageForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (messageForm.getAttribute("aria-busy") === "true") return;
-    const text = messageBox.value;
-    const fault = messageFault(text);
-    complain(messageProblem, fault);
-    if (fault) {
-      messageBox.focus();
-      return;
+    function messageFault(text) {
+      if (!text.trim()) return texts.messageRequired;
+      if (text.length > Number(data.maxMessage)) return texts.tooLong;
+      if (text.includes(NUL) || text.includes("\ufffd")) return texts.cannotKeep;
+      return "";
     }
-    const send = messageForm.querySelector("button[type=submit]");
-    messageForm.setAttribute("aria-busy", "true");
-    send.disabled = true;
-    try {
-      const sealed = await visit.call("message", {
-        text,
-        readers: report.readers,
-        endpoint: absolute(data.uploads),
-        csrf: csrf(),
-        partSize: Number(data.partSize),
-      });
-      if (!sealed.ok) {
-        complain(messageProblem, sealed.text || texts.notSent);
+
+    messageForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (messageForm.getAttribute("aria-busy") === "true") return;
+      const text = messageBox.value;
+      const fault = messageFault(text);
+      complain(messageProblem, fault);
+      if (fault) {
+        messageBox.focus();
         return;
       }
-      const posted = await ask(data.messageUrl, { token: sealed.token });
-      if (!posted.ok) {
-        complain(messageProblem, posted.answer.message || texts.notSent);
-        if (posted.answer.reason === "stanzas") await refresh();
-        return;
-      }
-      showMessage(posted.answer.author_label, text, "reporter");
-      messageBox.value = "";
-    } finally {
-      messageForm.removeAttribute("aria-busy");
-      send.disabled = false;
-    }
-  });
-
-  const evidenceForm = part("evidence-form");
-  const fileInput = evidenceForm.querySelector("input[type=file]");
-  const evidenceProblem = evidenceForm.querySelector("[data-problem]");
-  const sizeBox = evidenceForm.querySelector("#id_evidence_problem");
-  const progress = evidenceForm.querySelector("[data-progress]");
-  const percentIn = new Intl.NumberFormat(document.documentElement.lang === "ar" ? "ar-MA" : "fr", {
-    style: "percent",
-  });
-
-  function sizeFault(files) {
-    let total = 0;
-    for (const chosen of files) {
-      total += chosen.size;
-      if (chosen.size > Number(data.maxFile)) return fill(sizeBox.dataset.tooLarge, { name: chosen.name });
-    }
-    return total > Number(data.maxReport) ? sizeBox.dataset.tooMuch : "";
-  }
-
-  function say(text, percent) {
-    progress.hidden = false;
-    progress.querySelector("[data-status-text]").textContent = text;
-    progress.querySelector("[data-percent]").textContent = percentIn.format(percent / 100);
-    progress.querySelector("progress").value = percent;
-  }
-
-  fileInput.addEventListener("change", () => complain(sizeBox, sizeFault(Array.from(fileInput.files))));
-
-  evidenceForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (evidenceForm.getAttribute("aria-busy") === "true") return;
-    const files = Array.from(fileInput.files);
-    complain(evidenceProblem, files.length ? "" : texts.noFile);
-    const tooBig = sizeFault(files);
-    complain(sizeBox, tooBig);
-    if (!files.length || tooBig) {
-      fileInput.focus();
-      return;
-    }
-    const send = evidenceForm.querySelector("button[type=submit]");
-    evidenceForm.setAttribute("aria-busy", "true");
-    send.disabled = true;
-    say(texts.sending, 0);
-    try {
-      const sealed = await sealFiles(
-        data.sealWorker,
-        {
-          op: "seal",
+      const send = messageForm.querySelector("button[type=submit]");
+      messageForm.setAttribute("aria-busy", "true");
+      send.disabled = true;
+      try {
+        const sealed = await visit.call("message", {
+          text,
           readers: report.readers,
-          files,
           endpoint: absolute(data.uploads),
           csrf: csrf(),
           partSize: Number(data.partSize),
-          maxImageBytes: Number(data.maxImage),
-        },
-        (message) => {
-          if (message.op === "progress") say(texts.sending, Math.floor((100 * message.done) / message.total));
-          else if (message.op === "retrying") say(texts.retrying, progress.querySelector("progress").value);
-        },
-      );
-      if (sealed.op === "refused") {
-        complain(evidenceProblem, sealed.files.map(([name]) => fill(texts.refusedType, { name })).join(" "));
-        return;
+        });
+        if (!sealed.ok) {
+          complain(messageProblem, sealed.text || texts.notSent);
+          return;
+        }
+        const posted = await ask(data.messageUrl, { token: sealed.token });
+        if (!posted.ok) {
+          complain(messageProblem, posted.answer.message || texts.notSent);
+          if (posted.answer.reason === "stanzas") await refresh();
+          return;
+        }
+        showMessage(posted.answer.author_label, text, "reporter");
+        messageBox.value = "";
+      } finally {
+        messageForm.removeAttribute("aria-busy");
+        send.disabled = false;
       }
-      if (sealed.op !== "sealed") {
-        complain(evidenceProblem, sealed.text || texts.notSent);
-        return;
+    });
+
+    const evidenceForm = part("evidence-form");
+    const fileInput = evidenceForm.querySelector("input[type=file]");
+    const evidenceProblem = evidenceForm.querySelector("[data-problem]");
+    const sizeBox = evidenceForm.querySelector("#id_evidence_problem");
+    const progress = evidenceForm.querySelector("[data-progress]");
+    const percentIn = new Intl.NumberFormat(document.documentElement.lang === "ar" ? "ar-MA" : "fr", {
+      style: "percent",
+    });
+
+    function sizeFault(files) {
+      let total = 0;
+      for (const chosen of files) {
+        total += chosen.size;
+        if (chosen.size > Number(data.maxFile)) return fill(sizeBox.dataset.tooLarge, { name: chosen.name });
       }
-      const added = await ask(data.evidenceUrl, { files: sealed.files });
-      if (!added.ok) {
-        complain(evidenceProblem, added.answer.message || texts.notSent);
-        if (added.answer.reason === "stanzas") await refresh();
-        return;
-      }
-      fileInput.value = "";
-      notice(added.answer.message);
-      await refresh();
-    } finally {
-      progress.hidden = true;
-      evidenceForm.removeAttribute("aria-busy");
-      send.disabled = false;
+      return total > Number(data.maxReport) ? sizeBox.dataset.tooMuch : "";
     }
-  });
+
+    function say(text, percent) {
+      progress.hidden = false;
+      progress.querySelector("[data-status-text]").textContent = text;
+      progress.querySelector("[data-percent]").textContent = percentIn.format(percent / 100);
+      progress.querySelector("progress").value = percent;
+    }
+
+    fileInput.addEventListener("change", () => complain(sizeBox, sizeFault(Array.from(fileInput.files))));
+
+    evidenceForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (evidenceForm.getAttribute("aria-busy") === "true") return;
+      const files = Array.from(fileInput.files);
+      complain(evidenceProblem, files.length ? "" : texts.noFile);
+      const tooBig = sizeFault(files);
+      complain(sizeBox, tooBig);
+      if (!files.length || tooBig) {
+        fileInput.focus();
+        return;
+      }
+      const send = evidenceForm.querySelector("button[type=submit]");
+      evidenceForm.setAttribute("aria-busy", "true");
+      send.disabled = true;
+      say(texts.sending, 0);
+      try {
+        const sealed = await sealFiles(
+          data.sealWorker,
+          {
+            op: "seal",
+            readers: report.readers,
+            files,
+            endpoint: absolute(data.uploads),
+            csrf: csrf(),
+            partSize: Number(data.partSize),
+            maxImageBytes: Number(data.maxImage),
+          },
+          (message) => {
+            if (message.op === "progress") say(texts.sending, Math.floor((100 * message.done) / message.total));
+            else if (message.op === "retrying") say(texts.retrying, progress.querySelector("progress").value);
+          },
+        );
+        if (sealed.op === "refused") {
+          complain(evidenceProblem, sealed.files.map(([name]) => fill(texts.refusedType, { name })).join(" "));
+          return;
+        }
+        if (sealed.op !== "sealed") {
+          complain(evidenceProblem, sealed.text || texts.notSent);
+          return;
+        }
+        const added = await ask(data.evidenceUrl, { files: sealed.files });
+        if (!added.ok) {
+          complain(evidenceProblem, added.answer.message || texts.notSent);
+          if (added.answer.reason === "stanzas") await refresh();
+          return;
+        }
+        fileInput.value = "";
+        notice(added.answer.message);
+        await refresh();
+      } finally {
+        progress.hidden = true;
+        evidenceForm.removeAttribute("aria-busy");
+        send.disabled = false;
+      }
+    });
+
+  }
 
   // Her yes re-issues every header of her report with her key, for its readers and the
   // organisation asked about; if the report changed meanwhile (a reply arrived), once
@@ -472,11 +482,8 @@ function setUp(form) {
     report = null;
     for (const address of downloads) URL.revokeObjectURL(address);
     downloads.clear();
-    for (const name of ["narrative", "thread", "files", "questions", "answered", "status", "notice"]) {
-      part(name).replaceChildren();
-    }
-    messageBox.value = "";
-    fileInput.value = "";
+    if (view) view.remove();
+    view = null;
   }
 
   // Idle too long, or her session ended elsewhere: the page says so and shows the code
@@ -484,7 +491,6 @@ function setUp(form) {
   function closed(message) {
     if (!visit) return;
     forget();
-    view.hidden = true;
     for (const hide of document.querySelectorAll("[data-hide-when-open]")) hide.hidden = false;
     complain(problem, message || "");
   }
@@ -495,7 +501,6 @@ function setUp(form) {
   window.addEventListener("pagehide", () => {
     if (visit === null) return;
     forget();
-    view.hidden = true;
     emptied = true;
   });
   window.addEventListener("pageshow", (event) => {
