@@ -52,19 +52,41 @@ def check_browser_sealed(head: bytes, total: int, *, readers: int, max_size: int
     except age.AgeError:
         # Malformed, or longer than MAX_HEADER_BYTES (the header then "ends early").
         raise NotAcceptable("header") from None
-    stanzas = header.stanzas
-    well_formed = all(
-        stanza.type == "X25519"
-        and len(stanza.args) == 1
-        and len(stanza.args[0]) == _X25519_SHARE
-        and len(stanza.body) == _X25519_BODY
-        for stanza in stanzas
-    )
-    if not well_formed or len(stanzas) != readers:
-        raise NotAcceptable("stanzas")
+    _check_stanzas(header, readers)
     size = plaintext_size(total - len(header.raw))
     if size is None:
         raise NotAcceptable("header" if total < len(header.raw) else "payload")
     if size > max_size:
         raise NotAcceptable("size")
     return header
+
+
+def _check_stanzas(header: age.Header, readers: int) -> None:
+    well_formed = all(
+        stanza.type == "X25519"
+        and len(stanza.args) == 1
+        and len(stanza.args[0]) == _X25519_SHARE
+        and len(stanza.body) == _X25519_BODY
+        for stanza in header.stanzas
+    )
+    if not well_formed or len(header.stanzas) != readers:
+        raise NotAcceptable("stanzas")
+
+
+def check_reissued_header(header: bytes, *, readers: int) -> age.Header:
+    """Check a header her browser re-issued for an object already kept (her "yes" to a
+    referral, frontend/src/header.js): the header alone, nothing after it, at most
+    MAX_HEADER_BYTES, exactly one X25519 stanza per reader and no other kind.  Whether
+    it still opens the payload (its MAC, the file key it wraps) only a reader can tell.
+    NotAcceptable (``header``, ``stanzas``) otherwise."""
+    if len(header) > MAX_HEADER_BYTES:
+        raise NotAcceptable("header")
+    source = io.BytesIO(header)
+    try:
+        parsed = age.read_header(source)
+    except age.AgeError:
+        raise NotAcceptable("header") from None
+    if source.read(1):
+        raise NotAcceptable("header")  # a payload, or anything, after the header
+    _check_stanzas(parsed, readers)
+    return parsed

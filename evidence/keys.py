@@ -10,9 +10,11 @@ module opens them.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import os
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -125,6 +127,24 @@ def check_browser_receipt(lookup: str, recipient: str, sealed_identity: bytes) -
     work_factor = stanzas[0].args[1]
     if not work_factor.isdigit() or int(work_factor) > SEALED_IDENTITY_MAX_WORK_FACTOR:
         raise NotAcceptable("work_factor")
+
+
+def key_challenge(recipient: str) -> tuple[bytes, str]:
+    """(a random value sealed to ``recipient``, its SHA-256): whoever sends the value
+    back has opened it, so holds the identity behind ``recipient``.
+
+    Her return visit with scripts on (reporting/visits.py): her browser opens her key
+    and never sends it; this is how the server knows the browser holds it, without a
+    secret the server could keep or a copy of the database could give (the lookup her
+    report is found by is in that copy)."""
+    value = secrets.token_hex(32)
+    sealed = age.encrypt(value.encode("ascii"), [age.X25519Recipient.parse(recipient)])
+    return sealed, hashlib.sha256(value.encode("ascii")).hexdigest()
+
+
+def challenge_answered(answer: str, expected_sha256: str) -> bool:
+    digest = hashlib.sha256(answer.encode("utf-8", "replace")).hexdigest()
+    return hmac.compare_digest(digest, expected_sha256)
 
 
 def seal_identity_under_strong_secret(identity: Identity, secret: str) -> bytes:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from evidence import age
 from evidence.blobstore import HOUR, blob_store, new_key
+from evidence.browser_sealed import check_reissued_header
 from evidence.exceptions import CannotOpen, SealedObjectErased, UploadRefused
 from evidence.ids import next_position
 from evidence.models import CustodyEvent, SealedObject
@@ -187,6 +188,25 @@ def open_object(sealed: SealedObject, identities: Iterable[age.Identity]) -> age
         raise
 
 
+def age_file(sealed: SealedObject, *, piece: int = 64 * 1024) -> Iterator[bytes]:
+    """The object as one age file, its header then its payload read from the blob store
+    in pieces, for a device that holds a key to open it (her browser on a return
+    visit).  Nothing is opened here.  The payload is opened at once, so that a missing
+    one fails before an answer has started."""
+    if sealed.is_erased:
+        raise SealedObjectErased(sealed.pk)
+    header = bytes(sealed.header)
+    payload = blob_store().open(sealed.blob_key)
+
+    def pieces() -> Iterator[bytes]:
+        with payload:
+            yield header
+            while chunk := payload.read(piece):
+                yield chunk
+
+    return pieces()
+
+
 def plaintext_size(sealed: SealedObject) -> int:
     """The plaintext's length, from the payload's: a 16-byte nonce, then chunks of up to
     64 KiB each followed by a 16-byte tag (an empty plaintext is one empty chunk)."""
@@ -216,6 +236,22 @@ def share_object(
         header = age.reissue_header(bytes(locked.header), list(unlocked_by), list(recipients))
     except age.NoIdentityMatch:
         raise CannotOpen(sealed.pk) from None
+    locked.header = header
+    locked.save(update_fields=["header"])
+    sealed.header = header
+
+
+@transaction.atomic
+def replace_header(sealed: SealedObject, header: bytes, *, readers: int) -> None:
+    """Put in place a header re-issued where the key is (her browser, for her "yes" to
+    a referral: frontend/src/header.js), checked without any key: the header alone,
+    exactly ``readers`` X25519 stanzas (browser_sealed.check_reissued_header).  The
+    payload is not touched.  NotAcceptable if the header is not in that form,
+    SealedObjectErased if the object was erased meanwhile."""
+    check_reissued_header(header, readers=readers)
+    locked = SealedObject.objects.select_for_update().get(pk=sealed.pk)
+    if locked.is_erased:
+        raise SealedObjectErased(sealed.pk)
     locked.header = header
     locked.save(update_fields=["header"])
     sealed.header = header

@@ -11,6 +11,9 @@ await build({
     intake: "src/intake.js",
     "receipt-worker": "src/receipt-worker.js",
     "seal-worker": "src/seal-worker.js",
+    // Her return visit: the page script, and the Worker that holds her key.
+    return: "src/return.js",
+    "visit-worker": "src/visit-worker.js",
   },
   bundle: true,
   // Classic scripts: module Workers are missing from older Tor Browser releases.

@@ -11,14 +11,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from evidence import keys, resumable
+from evidence import browser_sealed, keys, resumable
 from evidence import services as evidence
-from evidence.exceptions import CannotOpen, NotAcceptable
+from evidence.exceptions import CannotOpen, NotAcceptable, SealedObjectErased
 from evidence.ids import next_position
 from evidence.models import EvidenceItem
 from evidence.sniff import ACCEPTED, Sniffed
 from reporting import facts, receipts
-from reporting.exceptions import IntakeUnavailable, ReceiptNotFound
+from reporting.exceptions import IntakeUnavailable, ReceiptNotFound, ReportChanged
 from reporting.models import ConsentRequest, Message, Report, ReporterKey
 from reporting.signals import consent_answered, evidence_added, message_posted, report_recorded
 
@@ -208,6 +208,15 @@ class BrowserFile:
     sha256: str
 
 
+def browser_file(sent: dict) -> BrowserFile:
+    """A file as her page describes it in JSON; KeyError or TypeError if it does not."""
+    fields = ("original", "note", "kind", "mime", "extension", "sha256")
+    return BrowserFile(
+        **{name: str(sent[name]) for name in fields},
+        working_copy=str(sent["working_copy"]) if sent.get("working_copy") else None,
+    )
+
+
 def file_browser_report(
     report_facts: ReportFacts,
     *,
@@ -357,6 +366,22 @@ def open_receipt(text: str) -> tuple[ReporterKey, keys.Identity]:
         raise ReceiptNotFound from None
 
 
+def find_by_lookup(lookup: str) -> Report:
+    """Her report, found by the lookup her browser derived from her code (a return
+    visit with scripts on: reporting/visits.py); her identity stays sealed in
+    ``report.reporter.sealed_key`` for her browser to open.  ReceiptNotFound when no
+    report answers to it, or its key was erased (retention)."""
+    report = (
+        Report.objects.select_related("reporter")
+        .filter(reporter__lookup=lookup)
+        .exclude(reporter__sealed_key=b"")
+        .first()
+    )
+    if report is None:
+        raise ReceiptNotFound
+    return report
+
+
 def post_message(report: Report, text: str, *, author: str) -> Message:
     """A message on her report, from her or from the people helping her (casework
     calls this with author=HELPER).  Sealed to everyone her report is sealed to;
@@ -380,6 +405,96 @@ def post_message(report: Report, text: str, *, author: str) -> Message:
             sender=Message, report_id=report.pk, message_id=message.pk, author=author
         )
     return message
+
+
+# What a message her browser sealed may hold: {"text", "sent_at"} as JSON, the text at
+# most the form's 100,000 characters, each at most 6 bytes once encoded.
+MESSAGE_MAX_BYTES = 6 * 100_000 + 1024
+
+
+def _locked_readers(report: Report) -> list[str]:
+    """Her report's readers, its row held until the transaction ends (``_lock``)."""
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    report.sealed_to = locked.sealed_to
+    return locked.sealed_to
+
+
+def _sealed_for(sealed, readers: list[str]) -> None:
+    # Checked again at the filing: her browser sealed it for the readers her page was
+    # given, and someone may have been added to them since (NotAcceptable "stanzas").
+    browser_sealed.check_reissued_header(bytes(sealed.header), readers=len(readers))
+
+
+def post_browser_message(report: Report, token: str, owner: str) -> Message:
+    """Her message sealed in her browser (reporting/visits.py) to everyone her report
+    is sealed to, as post_message seals it ({"text", "sent_at"}), and uploaded by
+    ``owner`` (her session) under ``token``.  Kept as post_message keeps hers, with its
+    place in the conversation under the report's lock and ``message_posted`` inside the
+    transaction.  UploadNotFound when the upload is not hers or not complete,
+    NotAcceptable when it is not sealed for the report's readers or is larger than a
+    message can be: nothing is kept, and the upload stays for another try."""
+    with transaction.atomic():
+        readers = _locked_readers(report)
+        body = resumable.claim(token, owner)
+        _sealed_for(body, readers)
+        if evidence.plaintext_size(body) > MESSAGE_MAX_BYTES:
+            raise NotAcceptable("message_too_long")
+        message = Message.objects.create(
+            report=report,
+            position=next_position(Message.objects.filter(report=report)),
+            author=Message.Author.REPORTER,
+            body=body,
+            created_at=_to_the_hour(timezone.now()),
+        )
+        message_posted.send(
+            sender=Message,
+            report_id=report.pk,
+            message_id=message.pk,
+            author=Message.Author.REPORTER,
+        )
+    return message
+
+
+def add_browser_evidence(report: Report, files: list[BrowserFile], owner: str) -> list:
+    """Evidence she adds on a return visit with scripts on: each file as her browser
+    sealed and uploaded it (seal-worker.js, as at intake), recorded as
+    file_browser_report records hers, numbered after the files already there.  At most
+    EVIDENCE_MAX_REPORT_BYTES at a time, as add_evidence takes.  ``evidence_added`` goes
+    out inside the transaction.  NotAcceptable / UploadNotFound as file_browser_report:
+    nothing is kept, and the uploads stay for another try."""
+    if not files:
+        raise NotAcceptable("no_file")
+    checked = [_checked_file(f) for f in files]
+    tokens = [t for f in files for t in (f.original, f.note, f.working_copy) if t]
+    if len(set(tokens)) != len(tokens):
+        raise NotAcceptable("uploads")
+    with transaction.atomic():
+        readers = _locked_readers(report)
+        claimed = {token: resumable.claim(token, owner) for token in tokens}
+        for sealed in claimed.values():
+            _sealed_for(sealed, readers)
+        if sum(evidence.plaintext_size(claimed[f.original]) for f in files) > (
+            settings.EVIDENCE_MAX_REPORT_BYTES
+        ):
+            raise NotAcceptable("report_too_large")
+        first = next_position(EvidenceItem.objects.filter(reports=report))
+        items = [
+            evidence.record_browser_item(
+                original=claimed[f.original],
+                note=claimed[f.note],
+                working_copy=claimed[f.working_copy] if f.working_copy else None,
+                sniffed=sniffed,
+                claimed_sha256=f.sha256,
+                actor="reporter",
+                position=position,
+            )
+            for position, (f, sniffed) in enumerate(checked, start=first)
+        ]
+        report.evidence.add(*items)
+        evidence_added.send(
+            sender=Report, report_id=report.pk, item_ids=[item.pk for item in items]
+        )
+    return items
 
 
 def read_messages(report: Report, identity: keys.Identity) -> list[dict]:
@@ -425,9 +540,10 @@ def erase_report(report: Report) -> int:
 # --- who reads her report, and the questions put to her about it --------------------------
 
 
-def _sealed_objects(report: Report) -> list:
+def sealed_objects(report: Report) -> list:
     """Every sealed object of her report that can still be opened: her words, each
-    file's original, working copy and note, and the conversation."""
+    file's original, working copy and note, and the conversation.  What a share
+    re-issues, and all her browser may fetch on a return visit with scripts on."""
     sealed = [report.content]
     for item in report.evidence.select_related("original", "working_copy", "note"):
         sealed += [item.original, item.working_copy, item.note]
@@ -438,7 +554,7 @@ def _sealed_objects(report: Report) -> list:
 def _reissue(report: Report, readers: list[str], unlocked_by: keys.Identity) -> None:
     # Headers only: each payload stays as it is on disk, however large (DESIGN.md).
     recipients = [keys.parse_recipient(r) for r in readers]
-    for sealed in _sealed_objects(report):
+    for sealed in sealed_objects(report):
         evidence.share_object(sealed, unlocked_by=[unlocked_by], recipients=recipients)
     Report.objects.filter(pk=report.pk).update(sealed_to=readers)
 
@@ -515,6 +631,10 @@ def answer_consent(
         return question
     if granted:
         add_reader(report, question.recipient, unlocked_by=identity)
+    return _record_answer(report, question, granted=granted)
+
+
+def _record_answer(report: Report, question: ConsentRequest, *, granted: bool) -> ConsentRequest:
     question.state = ConsentRequest.State.GRANTED if granted else ConsentRequest.State.REFUSED
     # To the hour, like every time of hers: an exact one would date her visit.
     question.answered_at = _to_the_hour(timezone.now())
@@ -523,6 +643,64 @@ def answer_consent(
         sender=ConsentRequest, report_id=report.pk, request_id=question.pk, granted=granted
     )
     return question
+
+
+def readers_after_yes(report: Report, question: ConsentRequest) -> list[str]:
+    """Who reads her report once she says yes to ``question``: the readers it has, and
+    the organisation asked about (once)."""
+    if question.recipient in report.sealed_to:
+        return list(report.sealed_to)
+    return [*report.sealed_to, question.recipient]
+
+
+@transaction.atomic
+def answer_browser_consent(
+    report: Report,
+    request_id: int,
+    *,
+    granted: bool,
+    readers: list[str] | None = None,
+    headers: dict[int, bytes] | None = None,
+) -> ConsentRequest:
+    """Her answer given with scripts on (reporting/visits.py), her key open only in her
+    browser.  Yes: her browser re-issued the header of every sealed object of her
+    report for ``readers_after_yes`` (frontend/src/header.js) and sends them, by sealed
+    object id, with the ``readers`` it found; the server, holding no key, checks that
+    they are exactly the report's objects for exactly those readers (one X25519 stanza
+    each, nothing else) and puts them in place, all or none.  No: nothing is shared.
+    As answer_consent otherwise: the same states and the same ``consent_answered``.
+
+    ReportChanged when the report is no longer as her browser found it (a message, a
+    file, a reader added since: her page fetches it again); NotAcceptable when a header
+    is not in the accepted form; ConsentRequest.DoesNotExist for a question that is not
+    about her report.  Nothing changes with any of them."""
+    # Locked first, as add_reader does: a share by a caseworker at the same moment would
+    # otherwise write its headers between these.
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    question = (
+        ConsentRequest.objects.select_for_update().filter(pk=request_id, report=report).first()
+    )
+    if question is None:
+        raise ConsentRequest.DoesNotExist(request_id)
+    if question.state != ConsentRequest.State.ASKED:
+        return question
+    if granted:
+        if readers != locked.sealed_to:
+            raise ReportChanged
+        after = readers_after_yes(locked, question)
+        sealed = sealed_objects(locked)
+        if set(headers or {}) != {s.pk for s in sealed}:
+            raise ReportChanged
+        for each in sealed:
+            browser_sealed.check_reissued_header(headers[each.pk], readers=len(after))
+        try:
+            for each in sealed:
+                evidence.replace_header(each, headers[each.pk], readers=len(after))
+        except SealedObjectErased:
+            raise ReportChanged from None
+        Report.objects.filter(pk=report.pk).update(sealed_to=after)
+        report.sealed_to = after
+    return _record_answer(report, question, granted=granted)
 
 
 def consent_questions(report: Report) -> tuple[list[ConsentRequest], list[ConsentRequest]]:

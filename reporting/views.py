@@ -564,6 +564,21 @@ def _her_report_open(view):
     return with_her_report
 
 
+def _return_page(form: forms.ReceiptForm) -> dict:
+    """The code page's context.  With scripts on, the same page opens her report on her
+    device (frontend/src/return.js, reporting/visits.py): what it needs to do so, and
+    the report's page, empty, for it to fill with what it opens."""
+    return {
+        "form": form,
+        "message_form": forms.MessageForm(),
+        "receipt_work_factor": settings.EVIDENCE_RECEIPT_WORK_FACTOR,
+        "part_size": _UPLOAD_PART_BYTES,
+        "max_image_bytes": settings.EVIDENCE_MAX_IMAGE_BYTES,
+        "max_message_length": forms.NARRATIVE_LIMIT,
+        **_limits(),
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def return_visit(request: HttpRequest) -> HttpResponse:
     form = forms.ReceiptForm(request.POST or None)
@@ -571,7 +586,7 @@ def return_visit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if wait := throttle.receipt_wait(request):
             return too_many(
-                request, "reporting/return/login.html", {"form": form}, retry_after=wait
+                request, "reporting/return/login.html", _return_page(form), retry_after=wait
             )
         if form.is_valid():
             try:
@@ -592,7 +607,7 @@ def return_visit(request: HttpRequest) -> HttpResponse:
                 _set_browser_half(response, _REPORTER_COOKIE, cookie)
                 return response
         status = 400
-    return render(request, "reporting/return/login.html", {"form": form}, status=status)
+    return render(request, "reporting/return/login.html", _return_page(form), status=status)
 
 
 def _report_page(

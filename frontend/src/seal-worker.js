@@ -14,7 +14,9 @@
 // Messages in: {op: "seal", readers, words, files, endpoint, csrf, partSize,
 // maxImageBytes} and {op: "calibrate"}.  Out: {op: "progress", done, total},
 // {op: "retrying"}, {op: "refused", files: [[name, reason]]}, {op: "failed", reason,
-// text}, {op: "sealed", content, files}, {op: "speed", bytesPerSecond}.
+// text}, {op: "sealed", content, files}, {op: "speed", bytesPerSecond}.  Without
+// ``words`` (files she adds on a return visit, frontend/src/return.js) only her files
+// are sealed, and ``content`` is null.
 
 import { Encrypter } from "age-encryption";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -65,7 +67,9 @@ export async function sealReport({ readers, words, files, endpoint, csrf, partSi
     return null;
   }
 
-  const total = files.reduce((sum, file) => sum + file.size, 0) + 1;
+  // Her words count as one byte of progress; files only (evidence added on a return
+  // visit: words undefined) count their own.
+  const total = files.reduce((sum, file) => sum + file.size, 0) + (words === undefined ? 0 : 1);
   let done = 0;
   let base = 0;
   const upload = (weight) => ({
@@ -79,11 +83,14 @@ export async function sealReport({ readers, words, files, endpoint, csrf, partSi
 
   // Her words, as the server seals them on the other path (reporting/services.py
   // file_report): the exact time is hers, and sealed with them.
-  const content = utf8({ ...words, filed_at: new Date().toISOString() });
-  const contentToken = await sealAndSend(bytesStream(content), content.length, readers, upload(1));
-  done += 1;
-  base = done;
-  tell({ op: "progress", done, total });
+  let contentToken = null;
+  if (words !== undefined) {
+    const content = utf8({ ...words, filed_at: new Date().toISOString() });
+    contentToken = await sealAndSend(bytesStream(content), content.length, readers, upload(1));
+    done += 1;
+    base = done;
+    tell({ op: "progress", done, total });
+  }
 
   const sealedFiles = [];
   for (const [index, file] of files.entries()) {
