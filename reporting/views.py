@@ -448,7 +448,7 @@ def intake_sealed(request: HttpRequest) -> HttpResponse:
                 ),
                 readers=readers,
                 content=str(sent["content"]),
-                files=[services.BrowserFile(**_browser_file(f)) for f in sent.get("files", [])],
+                files=[services.browser_file(f) for f in sent.get("files", [])],
                 owner=uploads.upload_owner(request),
             )
         except (KeyError, TypeError, ValueError):
@@ -461,14 +461,6 @@ def intake_sealed(request: HttpRequest) -> HttpResponse:
             request.session.pop(key, None)
         request.session[_FILED_LOOKUP] = lookup
     return JsonResponse({"filed": True})
-
-
-def _browser_file(sent: dict) -> dict:
-    fields = ("original", "note", "kind", "mime", "extension", "sha256")
-    return {
-        **{name: str(sent[name]) for name in fields},
-        "working_copy": str(sent["working_copy"]) if sent.get("working_copy") else None,
-    }
 
 
 @require_http_methods(["GET", "POST"])
