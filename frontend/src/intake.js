@@ -8,29 +8,11 @@
 // If the sealing fails, nothing is sent in the clear: she is told, her words stay in the
 // form, and she may try again or choose, knowingly, to let the server seal them.
 
+import { canSealHere, fill } from "./page.js";
 import { display } from "./receipt.js";
 
 // Below this, sealing is quick whatever the device: no calibration.
 const CALIBRATE_ABOVE_BYTES = 8 * 1024 * 1024;
-
-function capable() {
-  return (
-    typeof Worker === "function" &&
-    typeof ReadableStream === "function" &&
-    typeof TransformStream === "function" &&
-    typeof Blob === "function" &&
-    typeof Blob.prototype.stream === "function" &&
-    typeof fetch === "function" &&
-    typeof TextEncoder === "function" &&
-    typeof crypto === "object" &&
-    typeof crypto.getRandomValues === "function" &&
-    typeof HTMLFormElement.prototype.requestSubmit === "function"
-  );
-}
-
-function fill(template, values) {
-  return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
-}
 
 function oneAnswer(worker, message, onOther = () => {}) {
   return new Promise((resolve, reject) => {
@@ -286,4 +268,6 @@ function setUp(form) {
 }
 
 const form = document.querySelector("form[data-seal]");
-if (form && capable() && form.dataset.readers) setUp(form);
+// requestSubmit: her choice to let the server seal sends the form as it is.
+const able = canSealHere() && typeof HTMLFormElement.prototype.requestSubmit === "function";
+if (form && able && form.dataset.readers) setUp(form);

@@ -8,17 +8,12 @@
 // secret.
 
 import { Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
+import { toBase64 } from "./base64.js";
 import { newCode, stretchCode } from "./receipt.js";
 
 // evidence/keys.py seal_identity_under_strong_secret: the secret is already 256 bits
 // strong, so the age scrypt stanza needs no more than its cheapest setting.
 const IDENTITY_WORK_FACTOR = 10;
-
-function base64(bytes) {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text);
-}
 
 export async function makeReceipt({ workFactor, code }) {
   const receipt = code ?? newCode();
@@ -32,7 +27,7 @@ export async function makeReceipt({ workFactor, code }) {
     code: receipt,
     lookup,
     recipient: await identityToRecipient(identity),
-    sealedIdentity: base64(sealed),
+    sealedIdentity: toBase64(sealed),
   };
 }
 

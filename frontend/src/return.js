@@ -14,29 +14,11 @@
 // referral re-issues every header of her report with her key, in the Worker.  Whatever
 // was opened enters the page as text (textContent), never as markup.
 
+import { canSealHere, fill } from "./page.js";
+
 // What reporting/forms.py MessageForm refuses in a message, checked before it is sealed:
 // the server cannot read it afterwards.
 const NUL = "\u0000";
-
-function capable() {
-  return (
-    typeof Worker === "function" &&
-    typeof ReadableStream === "function" &&
-    typeof TransformStream === "function" &&
-    typeof Blob === "function" &&
-    typeof Blob.prototype.stream === "function" &&
-    typeof Response === "function" &&
-    typeof fetch === "function" &&
-    typeof TextEncoder === "function" &&
-    typeof crypto === "object" &&
-    typeof crypto.getRandomValues === "function" &&
-    typeof URL.createObjectURL === "function"
-  );
-}
-
-function fill(template, values) {
-  return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
-}
 
 /** A Worker answering calls by id (visit-worker.js). */
 class Calls {
@@ -509,4 +491,6 @@ function setUp(form) {
 }
 
 const form = document.querySelector("form[data-open-visit]");
-if (form && capable()) setUp(form);
+// Response: opened files are read back as bytes; object URLs: downloads opened here.
+const able = canSealHere() && typeof Response === "function" && typeof URL.createObjectURL === "function";
+if (form && able) setUp(form);

@@ -21,6 +21,7 @@
 //   reissue {headers: {id: base64}, readers} -> {headers: {id: base64}}
 
 import { Decrypter, Encrypter } from "age-encryption";
+import { fromBase64, toBase64 } from "./base64.js";
 import { reissueHeader } from "./header.js";
 import { normalise, stretchCode } from "./receipt.js";
 import { tokenOf, UploadRefused, uploadStream } from "./upload.js";
@@ -34,19 +35,6 @@ class VisitFailure extends Error {
     this.reason = reason;
     this.status = status;
   }
-}
-
-function fromBase64(text) {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-function toBase64(bytes) {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text);
 }
 
 function opener() {
