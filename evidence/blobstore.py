@@ -109,17 +109,21 @@ class FileSystemBlobStore:
                 yield out
                 out.flush()
                 os.fsync(out.fileno())
-            if final.exists():
-                raise FileExistsError(f"blob {key} already exists")
-            os.replace(temporary, final)
-            self._to_the_hour(final)
-            directory = os.open(final.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)  # the rename itself survives a power cut
-            finally:
-                os.close(directory)
+            self._put_in_place(temporary, final)
         finally:
             temporary.unlink(missing_ok=True)
+
+    def _put_in_place(self, written: Path, final: Path) -> None:
+        """Rename a complete payload to its key, dated to the hour; never over another."""
+        if final.exists():
+            raise FileExistsError(f"blob {final.name} already exists")
+        os.replace(written, final)
+        self._to_the_hour(final)
+        directory = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a power cut
+        finally:
+            os.close(directory)
 
     def _to_the_hour(self, final: Path) -> None:
         # The payload's times, and its directories' up to the root (a rename, an unlink
@@ -241,15 +245,7 @@ class FileSystemBlobStore:
         path, final = self.upload_path(key), self.path(key)
         if not path.exists() and final.exists():
             return
-        if final.exists():
-            raise FileExistsError(f"blob {key} already exists")
-        os.replace(path, final)
-        self._to_the_hour(final)
-        directory = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself survives a power cut
-        finally:
-            os.close(directory)
+        self._put_in_place(path, final)
 
     def discard_upload(self, key: str) -> None:
         """Remove the upload in progress under ``key`` (its blob, if complete, is

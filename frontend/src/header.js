@@ -169,7 +169,9 @@ function buildHeader(stanzas, fileKey) {
   return header;
 }
 
-function identityKey(text) {
+// A Bech32 key as age writes it: one case throughout (identities upper, recipients
+// lower), the right prefix, 32 bytes.  Anything else is refused with ``reason``.
+function bech32Key(text, { prefix, upper, reason, what }) {
   const trimmed = typeof text === "string" ? text.trim() : "";
   let decoded = null;
   try {
@@ -177,34 +179,35 @@ function identityKey(text) {
   } catch {
     // refused just below
   }
+  const oneCase = upper ? trimmed.toUpperCase() : trimmed.toLowerCase();
   if (
     decoded === null ||
-    !trimmed.startsWith("AGE-SECRET-KEY-1") ||
-    trimmed !== trimmed.toUpperCase() ||
+    decoded.prefix.toLowerCase() !== prefix ||
+    trimmed !== oneCase ||
     decoded.bytes.length !== 32
   ) {
-    throw new HeaderError("identity", "not an AGE-SECRET-KEY-1… identity");
+    throw new HeaderError(reason, what);
   }
-  return trimmed;
+  return decoded;
+}
+
+function identityKey(text) {
+  bech32Key(text, {
+    prefix: "age-secret-key-",
+    upper: true,
+    reason: "identity",
+    what: "not an AGE-SECRET-KEY-1… identity",
+  });
+  return text.trim();
 }
 
 function recipientKey(text) {
-  const trimmed = typeof text === "string" ? text.trim() : "";
-  let decoded = null;
-  try {
-    decoded = bech32.decodeToBytes(trimmed);
-  } catch {
-    // refused just below
-  }
-  if (
-    decoded === null ||
-    decoded.prefix !== "age" ||
-    trimmed !== trimmed.toLowerCase() ||
-    decoded.bytes.length !== 32
-  ) {
-    throw new HeaderError("recipient", "not an age1… X25519 recipient");
-  }
-  return decoded.bytes;
+  return bech32Key(text, {
+    prefix: "age",
+    upper: false,
+    reason: "recipient",
+    what: "not an age1… X25519 recipient",
+  }).bytes;
 }
 
 function refuseScrypt(stanzas) {

@@ -20,7 +20,7 @@ from evidence.models import CustodyEvent, ResumableUpload, SealedObject
 from reporting import services
 from reporting.models import Report, ReporterKey
 from tests.reporting.test_intake_pages import STEPS
-from tests.support.uploading import jpeg
+from tests.support.uploading import jpeg, send_resumable
 
 pytestmark = pytest.mark.django_db
 
@@ -64,21 +64,7 @@ class HerBrowser:
 
     def upload(self, plaintext: bytes, readers: list[str] | None = None) -> str:
         sealed = age.encrypt(plaintext, [keys.parse_recipient(r) for r in readers or self.readers])
-        headers = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_X_CSRFTOKEN": self.csrf}
-        created = self.client.post(
-            f"/{self.language}/report/uploads/", HTTP_UPLOAD_LENGTH=str(len(sealed)), **headers
-        )
-        assert created.status_code == 201, created.content
-        sent = self.client.generic(
-            "PATCH",
-            created["Location"],
-            sealed,
-            content_type="application/offset+octet-stream",
-            HTTP_UPLOAD_OFFSET="0",
-            **headers,
-        )
-        assert sent.status_code == 204, sent.content
-        return created["Location"].rstrip("/").rsplit("/", 1)[1]
+        return send_resumable(self.client, self.language, self.csrf, sealed)
 
     def file(self, body: dict | bytes):
         return self.client.post(

@@ -21,6 +21,7 @@ from reporting import receipts, services
 from reporting.exceptions import ReportChanged
 from reporting.models import ConsentRequest, Message, Report
 from tests.support.cast import file_report
+from tests.support.uploading import send_resumable
 
 pytestmark = pytest.mark.django_db
 
@@ -72,21 +73,7 @@ class HerBrowser:
     def upload(self, data: bytes, recipients: list[str]) -> str:
         """``data`` sealed to ``recipients`` and sent through the resumable uploads."""
         sealed = age.encrypt(data, [keys.parse_recipient(r) for r in recipients])
-        tus = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_X_CSRFTOKEN": self.csrf}
-        created = self.client.post(
-            f"/{self.language}/report/uploads/", HTTP_UPLOAD_LENGTH=str(len(sealed)), **tus
-        )
-        assert created.status_code == 201, created.content
-        sent = self.client.generic(
-            "PATCH",
-            created["Location"],
-            sealed,
-            content_type="application/offset+octet-stream",
-            HTTP_UPLOAD_OFFSET="0",
-            **tus,
-        )
-        assert sent.status_code == 204, sent.content
-        return created["Location"].rstrip("/").rsplit("/", 1)[-1]
+        return send_resumable(self.client, self.language, self.csrf, sealed)
 
 
 def message_of(text: str) -> bytes:

@@ -36,3 +36,23 @@ def parse(recipients, files: dict[str, list[tuple[str, bytes]]], fields: dict | 
     handler = SealingUploadHandler(request, recipients=recipients)
     request.upload_handlers = [handler]
     return request.POST, request.FILES, handler
+
+
+def send_resumable(client, language: str, csrf: str, sealed: bytes) -> str:
+    """Send ``sealed`` (an age file) as her browser does (reporting/uploads.py, in one
+    part) and return the upload's token."""
+    tus = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_X_CSRFTOKEN": csrf}
+    created = client.post(
+        f"/{language}/report/uploads/", HTTP_UPLOAD_LENGTH=str(len(sealed)), **tus
+    )
+    assert created.status_code == 201, created.content
+    sent = client.generic(
+        "PATCH",
+        created["Location"],
+        sealed,
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET="0",
+        **tus,
+    )
+    assert sent.status_code == 204, sent.content
+    return created["Location"].rstrip("/").rsplit("/", 1)[-1]
