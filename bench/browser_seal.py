@@ -18,7 +18,7 @@ Tor Browser's "safer" level runs).  Measured:
    as references: the page holds 8 MiB of bytes; the first four bytes are an MP4
    'ftyp' box, so that the Worker takes it).  Also the Worker's ``calibrate`` op (1 MiB:
    the page's estimate of her time).  Without the JIT sealing runs near 0.3 MB/s here
-   (200 MiB: 11 minutes), so one --jitless-mib file (16 MiB) stands for both sizes;
+   (200 MiB: 10 minutes), so one --jitless-mib file (16 MiB) stands for both sizes;
    ``--jitless-mib 200`` and ``--jitless-large-mib 1024`` measure them (the Worker
    streams: throughput does not depend on the size).
 2. The renderer's memory while it seals 1 GiB: the resident size (VmRSS, polled from
@@ -56,7 +56,7 @@ Tor Browser's "safer" level runs).  Measured:
    Poly1305; age; SHA-256 and age together), on a 200 MiB File with the JIT and a
    --jitless-profile-mib one (4 MiB) without.
 
-About 13 minutes on 2 cores (the JIT-less receipt, 100 s, and the uploads of upload.js
+About 11 minutes on 2 cores (the JIT-less receipt, 100 s, and the uploads of upload.js
 as shipped, 4-5 MB/s, are most of it).  --quick: 64 MiB and 256 MiB instead of 200 MiB
 and 1 GiB, 4 MiB without the JIT, a 256 MiB upload.  Needs PostgreSQL on
 127.0.0.1:5432 and Redis on 127.0.0.1:6379 for part 3 only (--skip-upload leaves them
@@ -898,7 +898,7 @@ def report(sealings, receipts, profiles, uploads, sizes, elapsed, loads) -> None
         target, ok = ("≥ 100 MB/s", verdict(s.mbps >= 100)) if s.label == "JIT" else ("", "")
         print(
             f"| sealing {size}, {s.label} (real Worker, uploads answered in it) | "
-            f"**{s.mbps:.1f} MB/s** ({s.seconds:.1f} s) | {target} | {ok} |"
+            f"**{s.mbps:.{1 if s.mbps >= 1 else 2}f} MB/s** ({s.seconds:.1f} s) | {target} | {ok} |"
         )
     for label in ("JIT", "JIT-less"):
         calibrated = [s.calibrate for s in sealings if s.label == label]
