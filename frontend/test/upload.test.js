@@ -36,7 +36,7 @@ function fakeServer({ refuseCreate = null, refuseAt = null } = {}) {
     server.patches += 1;
     const offset = Number(headers["Upload-Offset"]);
     if (offset !== server.received.length) return json({ reason: "offset" }, 409);
-    let body = new Uint8Array(init.body);
+    let body = new Uint8Array(await init.body.arrayBuffer());
     server.sent += body.length;
     const cut = server.cutAfter;
     if (cut !== null) {

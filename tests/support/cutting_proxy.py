@@ -31,7 +31,7 @@ class CuttingProxy:
         self.port = self._listener.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         self._lock = threading.Lock()
-        self._armed: tuple[int, bytes] | None = None
+        self._armed: tuple[int, bytes, bytes] | None = None
         self._sockets: set[socket.socket] = set()
         self.received = 0  # bytes read from clients
         self.forwarded = 0  # bytes passed on to the server
@@ -46,10 +46,11 @@ class CuttingProxy:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def cut_next(self, *, after: int, method: bytes = b"PATCH") -> None:
-        """Cut the next request that starts with ``method`` after ``after`` bytes."""
+    def cut_next(self, *, after: int, method: bytes = b"PATCH", containing: bytes = b"") -> None:
+        """Cut the next request that starts with ``method`` (and whose first bytes hold
+        ``containing``, a header say, in any case) after ``after`` bytes."""
         with self._lock:
-            self._armed = (after, method)
+            self._armed = (after, method, containing.lower())
 
     def close(self) -> None:
         self._closed = True
@@ -85,8 +86,14 @@ class CuttingProxy:
                 if upstream:
                     with self._lock:
                         self.received += len(data)
-                        if left is None and self._armed and data.startswith(self._armed[1] + b" "):
-                            left, self._armed = self._armed[0], None
+                        armed = self._armed
+                        if (
+                            left is None
+                            and armed
+                            and data.startswith(armed[1] + b" ")
+                            and armed[2] in data.lower()
+                        ):
+                            left, self._armed = armed[0], None
                     if left is not None:
                         if len(data) >= left:
                             sink.sendall(data[:left])
