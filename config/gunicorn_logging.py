@@ -145,7 +145,7 @@ def end_stalled_reads(req, seconds: float) -> None:
     gunicorn's threaded worker reads a body with no limit of its own, so a connection
     that stops sending would hold a thread for ever.  A read that times out ends the body
     there, exactly as if the client had closed the connection: the upload handler sees
-    the file cut short and keeps nothing of it (``reporting.views._cut_off``), with no
+    the file cut short and keeps nothing of it (``reporting.views._common.cut_off``), with no
     error and no traceback naming the request.  A write that times out fails as a lost
     connection does.  This bounds each wait, not the request: an upload that keeps
     arriving, however slowly, is read to its end.

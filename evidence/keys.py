@@ -133,7 +133,7 @@ def key_challenge(recipient: str) -> tuple[bytes, str]:
     """(a random value sealed to ``recipient``, its SHA-256): whoever sends the value
     back has opened it, so holds the identity behind ``recipient``.
 
-    Her return visit with scripts on (reporting/visits.py): her browser opens her key
+    Her return visit with scripts on (reporting/views/visits.py): her browser opens her key
     and never sends it; this is how the server knows the browser holds it, without a
     secret the server could keep or a copy of the database could give (the lookup her
     report is found by is in that copy)."""

@@ -1,4 +1,4 @@
-"""The intake API: the intake pages (reporting/views.py) for a mobile app or a messaging
+"""The intake API: the intake pages (reporting/views/) for a mobile app or a messaging
 channel.  Thin: parse, authorise, call one service, serialise.
 
 No account, no session, no cookie.  Filing a report answers with her receipt code, once;

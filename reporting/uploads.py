@@ -99,7 +99,7 @@ def _options() -> HttpResponse:
 
 
 def upload_owner(request: HttpRequest) -> str | None:
-    """Whose uploads these are: a keyed hash of her session's key (reporting/views.py
+    """Whose uploads these are: a keyed hash of her session's key (reporting/views/
     claims them with the same), so that no other browser can add to or take them."""
     key = request.session.session_key
     if not key:

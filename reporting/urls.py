@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reporting import uploads, views, visits
+from reporting import uploads, views
 from reporting.guide import views as guide_views
 
 app_name = "reporting"
@@ -21,15 +21,15 @@ urlpatterns = [
     path("return/message/", views.my_report_message, name="my_report_message"),
     path("return/consent/", views.my_report_consent, name="my_report_consent"),
     path("return/leave/", views.leave, name="leave"),
-    # Her return visit with scripts on: her browser opens her report (reporting/visits.py).
-    path("return/open/", visits.visit_open, name="visit_open"),
-    path("return/open/proof/", visits.visit_prove, name="visit_prove"),
-    path("return/sealed/", visits.visit_report, name="visit_report"),
-    path("return/sealed/headers/", visits.visit_headers, name="visit_headers"),
-    path("return/sealed/<int:pk>/", visits.visit_object, name="visit_object"),
-    path("return/sealed/message/", visits.visit_message, name="visit_message"),
-    path("return/sealed/evidence/", visits.visit_evidence, name="visit_evidence"),
-    path("return/sealed/consent/", visits.visit_consent, name="visit_consent"),
+    # Her return visit with scripts on: her browser opens her report (reporting/views/visits.py).
+    path("return/open/", views.visit_open, name="visit_open"),
+    path("return/open/proof/", views.visit_prove, name="visit_prove"),
+    path("return/sealed/", views.visit_report, name="visit_report"),
+    path("return/sealed/headers/", views.visit_headers, name="visit_headers"),
+    path("return/sealed/<int:pk>/", views.visit_object, name="visit_object"),
+    path("return/sealed/message/", views.visit_message, name="visit_message"),
+    path("return/sealed/evidence/", views.visit_evidence, name="visit_evidence"),
+    path("return/sealed/consent/", views.visit_consent, name="visit_consent"),
     path("exit/", views.quick_exit, name="quick_exit"),
 ]
 

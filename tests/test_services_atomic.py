@@ -24,7 +24,7 @@ SERVICE_MODULES = sorted(
         REPO / "bundles" / "services.py",
         REPO / "bundles" / "recipients.py",
         REPO / "bundles" / "build.py",
-        REPO / "reporting" / "services.py",
+        *(REPO / "reporting" / "services").glob("*.py"),
         REPO / "evidence" / "services.py",
         REPO / "observatory" / "services.py",
     ]

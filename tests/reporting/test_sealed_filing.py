@@ -1,4 +1,4 @@
-"""Filing a report her browser sealed (reporting/views.py intake_sealed): what her
+"""Filing a report her browser sealed (reporting/views/intake.py intake_sealed): what her
 browser sends after the facts steps — her receipt as it made it, the tokens of her sealed
 uploads — and what the server answers; each refusal keeps nothing of her report and
 leaves her uploads for another try."""

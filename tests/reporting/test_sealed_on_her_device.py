@@ -216,7 +216,7 @@ def test_an_empty_narrative_is_asked_for_before_anything_is_made(
 def test_a_connection_cut_midway_costs_her_at_most_one_part_and_the_report_is_filed(
     browser, live_server, coordinator_key
 ):
-    part = 4 * 1024 * 1024  # reporting/views.py _UPLOAD_PART_BYTES
+    part = 4 * 1024 * 1024  # reporting/views/_common.py UPLOAD_PART_BYTES
     video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(3 * part - 100)
     with CuttingProxy(live_server.url) as proxy:
         page = phone(browser, scripts=True)

@@ -1,4 +1,4 @@
-"""Her return visit with scripts on, at the server (reporting/visits.py): what it hands
+"""Her return visit with scripts on, at the server (reporting/views/visits.py): what it hands
 out and to whom, and what it refuses, holding no key of hers.  The browser's part is
 played here by Python (the test opens her key as her Worker would); in Chromium it is
 tests/reporting/test_return_with_scripts.py."""

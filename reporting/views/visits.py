@@ -16,7 +16,7 @@ the headers her browser re-issued with her key (frontend/src/header.js), checked
 without any key.  The session holds which report is open and the minute it was last
 used (the same idle time-out as the scripts-off visit), never a key.
 
-Scripts off, the visit goes through reporting/views.py as before: the server opens her
+Scripts off, the visit goes through reporting/views/return_visit.py as before: the server opens her
 key for each page.  Refusals here are JSON, ``{"reason", "message"}``, the message in
 her language.
 """
@@ -46,7 +46,7 @@ from evidence.exceptions import NotAcceptable, UploadNotFound
 from reporting import services, throttle, uploads
 from reporting.exceptions import ReceiptNotFound, ReportChanged
 from reporting.models import ConsentRequest, Message, Report
-from reporting.views import SERVICE_FOR_HER
+from reporting.views.return_visit import SERVICE_FOR_HER
 from web.ratelimit import wait_minutes
 
 # {"report": id, "proof": the SHA-256 of the value her browser must send back, "open":
