@@ -1,11 +1,12 @@
 // Her return visit with scripts on (issue 18, item 7): her report opened on her device.
 //
 // The code page works without this script (the server then opens her report,
-// reporting/views.py).  With it, her code goes to a Worker (visit-worker.js), never to
-// the server: the Worker derives the lookup her report is filed under, which is all
-// the page sends, and opens her key from what the server hands back still sealed
-// (reporting/visits.py).  Her report is then shown in this same page, opened piece by
-// piece in the Worker: no navigation, so her key lives in this page's Worker and
+// reporting/views/return_visit.py).  With it, her code goes to a Worker
+// (visit-worker.js), never to the server: the Worker derives the lookup her report is
+// filed under, which is all the page sends, and opens her key from what the server hands
+// back still sealed (reporting/views/visits.py).  Her report is then shown in this same
+// page, opened piece by piece in the Worker: no navigation, so her key lives in this
+// page's Worker and
 // nowhere else (no storage of any kind, no cookie, no address); leaving the page ends
 // the Worker, empties the page and revokes every file it opened.
 //

@@ -106,7 +106,7 @@ export async function sealReport(
     onRetry: () => tell({ op: "retrying" }),
   });
 
-  // Her words, as the server seals them on the other path (reporting/services.py
+  // Her words, as the server seals them on the other path (reporting/services/filing.py
   // file_report): the exact time is hers, and sealed with them.
   let contentToken = null;
   if (words !== undefined) {
