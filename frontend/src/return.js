@@ -6,9 +6,8 @@
 // filed under, which is all the page sends, and opens her key from what the server hands
 // back still sealed (reporting/views/visits.py).  Her report is then shown in this same
 // page, opened piece by piece in the Worker: no navigation, so her key lives in this
-// page's Worker and
-// nowhere else (no storage of any kind, no cookie, no address); leaving the page ends
-// the Worker, empties the page and revokes every file it opened.
+// page's Worker and nowhere else (no storage of any kind, no cookie, no address);
+// leaving the page ends the Worker, empties the page and revokes every file it opened.
 //
 // What she writes is sealed in the Worker and uploaded (upload.js); files she adds go
 // through the sealing Worker of her first report (seal-worker.js); her "yes" to a
