@@ -9,7 +9,6 @@ await build({
   entryPoints: {
     // The page scripts (her last step, her return visit) and the Workers they start.
     intake: "src/intake.js",
-    "hash-worker": "src/hash-worker.js",
     "receipt-worker": "src/receipt-worker.js",
     "seal-worker": "src/seal-worker.js",
     // Her return visit: the page script, and the Worker that holds her key.

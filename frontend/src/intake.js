@@ -39,8 +39,6 @@ function setUp(form) {
   const button = form.querySelector("button[type=submit]");
   const fileInput = form.querySelector("input[type=file]");
   const readers = data.readers.split(/\s+/).filter(Boolean);
-  // Absolute: a Worker resolves addresses against its script's, not the page's.
-  const hashWorker = new URL(data.hashWorker, window.location.href).href;
   let busy = false;
 
   // With scripts on, the page says her words are sealed on this phone.
@@ -117,7 +115,7 @@ function setUp(form) {
   async function askIfSlow(files, sealer) {
     const total = files.reduce((sum, file) => sum + file.size, 0);
     if (total < CALIBRATE_ABOVE_BYTES) return true;
-    const { bytesPerSecond } = await oneAnswer(sealer, { op: "calibrate", readers, hashWorker });
+    const { bytesPerSecond } = await oneAnswer(sealer, { op: "calibrate", readers });
     const seconds = total / bytesPerSecond;
     // Past INTAKE_SLOW_SEALING_SECONDS she is asked before sealing starts.
     if (seconds < Number(data.slowSeconds)) return true;
@@ -202,7 +200,6 @@ function setUp(form) {
           csrf: form.elements.csrfmiddlewaretoken.value,
           partSize: Number(data.partSize),
           maxImageBytes: Number(data.maxImage),
-          hashWorker,
         },
         (message) => {
           if (message.op === "progress") {

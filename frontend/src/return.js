@@ -391,7 +391,6 @@ function setUp(form) {
             csrf: csrf(),
             partSize: Number(data.partSize),
             maxImageBytes: Number(data.maxImage),
-            hashWorker: absolute(data.hashWorker),
           },
           (message) => {
             if (message.op === "progress") say(texts.sending, Math.floor((100 * message.done) / message.total));

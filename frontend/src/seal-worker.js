@@ -12,8 +12,7 @@
 // Files are read as streams: a 1 GiB video is sealed and sent one part at a time.
 //
 // Messages in: {op: "seal", readers, words, files, endpoint, csrf, partSize,
-// maxImageBytes, hashWorker} and {op: "calibrate", readers, hashWorker}; hashWorker is
-// the address of hash-worker.js, which hashes a large file beside its sealing.  Out: {op: "progress", done, total},
+// maxImageBytes} and {op: "calibrate", readers}.  Out: {op: "progress", done, total},
 // {op: "retrying"}, {op: "refused", files: [[name, reason]]}, {op: "failed", reason,
 // text}, {op: "sealed", content, files}, {op: "speed", bytesPerSecond}.  Without
 // ``words`` (files she adds on a return visit, frontend/src/return.js) only her files
@@ -50,35 +49,11 @@ async function sealAndSend(source, size, readers, upload) {
   return tokenOf(await uploadStream(sealed, sealed.size(size), upload));
 }
 
-// Below this, starting another Worker costs more than hashing on the way.
-const HASH_ELSEWHERE_ABOVE = 4 * 1024 * 1024;
-
-/** The SHA-256 of ``file`` from hash-worker.js (``url``), read beside its sealing. */
-function hashElsewhere(file, url) {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(url);
-    worker.onmessage = (event) => {
-      worker.terminate();
-      if (event.data.sha256) resolve(event.data.sha256);
-      else reject(new Error("hash"));
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      worker.terminate();
-      reject(new Error("hash"));
-    };
-    worker.postMessage({ file });
-  });
-}
-
 function utf8(value) {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
-export async function sealReport(
-  { readers, words, files, endpoint, csrf, partSize, maxImageBytes, hashWorker },
-  tell,
-) {
+export async function sealReport({ readers, words, files, endpoint, csrf, partSize, maxImageBytes }, tell) {
   // What the server would refuse is named before a byte is sent.
   const kinds = [];
   const refused = [];
@@ -120,23 +95,15 @@ export async function sealReport(
   const sealedFiles = [];
   for (const [index, file] of files.entries()) {
     const kind = kinds[index];
-    // Hashed beside its sealing where another Worker can run, else on the way through.
-    const hashing = hashWorker && file.size > HASH_ELSEWHERE_ABOVE ? hashElsewhere(file, hashWorker) : null;
-    let source = file.stream();
-    let hash = null;
-    if (hashing === null) {
-      hash = sha256.create();
-      source = source.pipeThrough(
-        new TransformStream({
-          transform(chunk, controller) {
-            hash.update(chunk);
-            controller.enqueue(chunk);
-          },
-        }),
-      );
-    }
-    const original = await sealAndSend(source, file.size, readers, upload(file.size));
-    const digest = hashing === null ? bytesToHex(hash.digest()) : await hashing;
+    const hash = sha256.create();
+    const hashing = new TransformStream({
+      transform(chunk, controller) {
+        hash.update(chunk);
+        controller.enqueue(chunk);
+      },
+    });
+    const original = await sealAndSend(file.stream().pipeThrough(hashing), file.size, readers, upload(file.size));
+    const digest = bytesToHex(hash.digest());
 
     let workingCopy = null;
     let removed = null;
@@ -175,7 +142,7 @@ export async function sealReport(
 
 /** How fast this device seals (bytes per second), from one MiB: JIT-less browsers
  * (Tor Browser "safer") are about fifty times slower, and the page warns her. */
-export async function calibrate(readers, { parallel = false } = {}) {
+export async function calibrate(readers) {
   const sample = new Uint8Array(1024 * 1024);
   let started = performance.now();
   const sealed = await encrypterFor(readers).encrypt(bytesStream(sample));
@@ -185,8 +152,8 @@ export async function calibrate(readers, { parallel = false } = {}) {
   started = performance.now();
   sha256(sample);
   const hashing = (performance.now() - started) / 1000;
-  // Side by side in two Workers, the slower sets the pace; in one, both add up.
-  const seconds = Math.max(0.001, parallel ? Math.max(sealing, hashing) : sealing + hashing);
+  // Each chunk is hashed, then sealed, on one thread: the two add up.
+  const seconds = Math.max(0.001, sealing + hashing);
   return sample.length / seconds;
 }
 
@@ -195,13 +162,10 @@ if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScop
     const tell = (message) => self.postMessage(message);
     try {
       if (event.data.op === "calibrate") {
-        const parallel = Boolean(event.data.hashWorker) && typeof Worker === "function";
-        tell({ op: "speed", bytesPerSecond: await calibrate(event.data.readers, { parallel }) });
+        tell({ op: "speed", bytesPerSecond: await calibrate(event.data.readers) });
         return;
       }
-      // Workers inside a Worker are missing from some browsers: then one thread does both.
-      const hashWorker = typeof Worker === "function" ? event.data.hashWorker : null;
-      const sealed = await sealReport({ ...event.data, hashWorker }, tell);
+      const sealed = await sealReport(event.data, tell);
       if (sealed !== null) tell({ op: "sealed", ...sealed });
     } catch (error) {
       // Never her words or a file's name in a failure: what kind of failure it was,

@@ -248,7 +248,7 @@ def test_a_connection_cut_midway_costs_her_at_most_one_part_and_the_report_is_fi
     assert proxy.cuts == 1
     [item] = Report.objects.get().evidence.all()
     assert evidence.read_object(item.original, [coordinator_key]) == video
-    # Hashed beside its sealing, in a Worker of its own (a file this large).
+    # Hashed on her device as it was sealed.
     assert item.sha256 == hashlib.sha256(video).hexdigest()
     # All she sent: the sealed video (a little larger than the video), her words, the
     # note, the filing and the headers of each request, and at most the part cut.
