@@ -27,7 +27,7 @@ Tor Browser's "safer" level runs).  Measured:
    upload of part 3.
 3. A --upload-mib MiB video sent over loopback to the site (gunicorn with
    config/gunicorn.conf.py, 2 threaded workers, PostgreSQL database ``sr_bench``,
-   Redis db 11, blobs on disk), four ways in the same run, each in a session of its
+   Redis db 11, blobs on disk), three ways in the same run, each in a session of its
    own that has answered the steps (all read the same file from /dev/shm):
    a. multipart: the scripts-off form post of her words and the file, sealed by the
       server as it arrives (evidence/uploads.py); from the click on Send to the answer
@@ -38,9 +38,6 @@ Tor Browser's "safer" level runs).  Measured:
       a Worker) through the real tus views (reporting/uploads.py); the upload only.
       The context bypasses the page's CSP for that Worker alone (made from a blob:
       URL);
-   b'. the same, what-if: a bench-only ``fetchImpl`` hands each part to fetch as a
-      Blob instead of upload.js's Uint8Array (Chromium sends an ArrayBuffer body far
-      more slowly than a Blob body).  Not what ships;
    c. resumable, sealed in the page: the real page (intake.js) with scripts on, from
       the click on Send to her receipt on screen: the 1 MiB calibration, sealing in the
       Worker while uploading, and filing.  Chromium and the server share the 2 cores.
@@ -127,7 +124,8 @@ self.fetch = async (url, init) => {
     return new Response(null, {status: 201, headers});
   }
   if (init.method === "PATCH") {
-    const reached = Number(init.headers["Upload-Offset"]) + init.body.byteLength;
+    // upload.js hands fetch each part as a Blob.
+    const reached = Number(init.headers["Upload-Offset"]) + init.body.size;
     return new Response(null, {status: 204, headers: {"Upload-Offset": String(reached)}});
   }
   return new Response(null, {status: 405});
@@ -618,19 +616,13 @@ def seal_file(source: Path, target: Path, readers: list[str]) -> None:
 UPLOAD_WORKER = f"""
 import {{ uploadStream }} from "{REPO / "frontend/src/upload.js"}";
 
-// What-if (asBlob): each part's bytes handed to fetch as a Blob instead of the
-// Uint8Array upload.js gives it; Chromium sends a Blob body far faster.
-const asBlobs = (url, init) =>
-  fetch(url, init.body ? {{...init, body: new Blob([init.body])}} : init);
-
 self.onmessage = async (event) => {{
-  const {{file, endpoint, csrf, partSize, asBlob}} = event.data;
+  const {{file, endpoint, csrf, partSize}} = event.data;
   const started = performance.now();
   try {{
     const headers = {{"X-CSRFToken": csrf}};
-    const fetchImpl = asBlob ? asBlobs : undefined;  // undefined: upload.js's own
     const location = await uploadStream(file.stream(), file.size,
-      {{endpoint, partSize, headers, fetchImpl}});
+      {{endpoint, partSize, headers}});
     self.postMessage({{seconds: (performance.now() - started) / 1000, location}});
   }} catch (error) {{
     self.postMessage({{error: String(error), text: error.text ?? ""}});
@@ -639,7 +631,7 @@ self.onmessage = async (event) => {{
 """
 
 
-UPLOAD_PRESEALED = """async ({code, partSize, asBlob}) => {
+UPLOAD_PRESEALED = """async ({code, partSize}) => {
   const form = document.querySelector("form[data-seal]");
   const worker = new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
   const answer = await new Promise((resolve, reject) => {
@@ -650,7 +642,6 @@ UPLOAD_PRESEALED = """async ({code, partSize, asBlob}) => {
       endpoint: new URL(form.dataset.uploads, location.href).href,
       csrf: form.elements.csrfmiddlewaretoken.value,
       partSize,
-      asBlob,
     });
   });
   worker.terminate();
@@ -696,9 +687,7 @@ def upload_multipart(browser, base: str, video: Path) -> Upload:
         context.close()
 
 
-def upload_presealed(
-    browser, base: str, video: Path, sealed: Path, bundle: str, *, as_blob: bool = False
-) -> Upload:
+def upload_presealed(browser, base: str, video: Path, sealed: Path, bundle: str) -> Upload:
     context = browser.new_context(bypass_csp=True)  # for the blob: Worker alone
     page = context.new_page()
     page.set_default_timeout(0)
@@ -713,16 +702,10 @@ def upload_presealed(
         )
         page.locator("#bench-sealed").set_input_files(str(sealed))
         with RendererMemory() as memory:
-            answer = page.evaluate(
-                UPLOAD_PRESEALED, {"code": bundle, "partSize": PART, "asBlob": as_blob}
-            )
+            answer = page.evaluate(UPLOAD_PRESEALED, {"code": bundle, "partSize": PART})
         if "error" in answer:
             raise SystemExit(f"the pre-sealed upload failed: {answer}")
-        if as_blob:
-            label = "resumable, pre-sealed, parts sent as Blobs (what-if)"
-            what = "upload.js with a bench-only fetch wrapper; not what ships"
-        else:
-            label, what = "resumable, pre-sealed", "upload.js only (tus), 4 MiB parts"
+        label, what = "resumable, pre-sealed", "upload.js only (tus), 4 MiB parts"
         return Upload(
             label,
             what,
@@ -856,11 +839,8 @@ def main() -> None:
                 uploads.append(upload_multipart(browser, url, video))
                 say(f"{uploads[-1].label}: {uploads[-1].mbps:.0f} MB/s")
                 sealed = files / "video.mp4.age"
-                for as_blob in (False, True):
-                    uploads.append(
-                        upload_presealed(browser, url, video, sealed, bundle, as_blob=as_blob)
-                    )
-                    say(f"{uploads[-1].label}: {uploads[-1].mbps:.0f} MB/s")
+                uploads.append(upload_presealed(browser, url, video, sealed, bundle))
+                say(f"{uploads[-1].label}: {uploads[-1].mbps:.0f} MB/s")
                 sealed.unlink()
                 wait = 2 * statistics.median(receipts["JIT"]) + 1
                 uploads.append(upload_sealed_in_page(browser, url, video, wait))
