@@ -89,6 +89,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path.insert(0, str(REPO))
 
+from tests.support import intake_pages as steps  # noqa: E402 - needs the repository on the path
+
 MIB = 1024 * 1024
 PART = 4 * MIB  # frontend/src/upload.js PART_SIZE, and the bench File's building block
 BUNDLES = REPO / "static" / "frontend"
@@ -577,17 +579,8 @@ def site(tmp: Path, max_mib: int) -> Iterator[str]:
 
 
 def answer_the_steps(page, base: str) -> None:
-    """tests/reporting/test_sealed_on_her_device.py's: the steps, to her words."""
-    page.goto(f"{base}/fr/report/")
-    page.locator("input[name=category][value=impersonation]").check()
-    page.locator("form.intake button[type=submit]").click()
-    page.locator("select[name=region]").select_option("oriental")
-    page.locator("input[name=age_band][value='25_34']").check()
-    page.locator("input[name=services][value=takedown]").check()
-    page.locator("input[name=consent_share][value=no]").check()
-    page.locator("input[name=consent_statistics][value=no]").check()
-    page.locator("form.intake button[type=submit]").click()
-    page.wait_for_url("**/report/your-words/")
+    """The steps, as the browser tests take them, then her words."""
+    steps.answer_the_steps(page, base)
     page.locator("textarea[name=narrative]").fill(WORDS)
 
 

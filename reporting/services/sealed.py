@@ -22,7 +22,7 @@ from reporting.exceptions import ReportChanged
 from reporting.models import ConsentRequest, Message, Report
 from reporting.services._common import to_the_hour
 from reporting.services.filing import ReportFacts, fact_fields, save_browser_receipt
-from reporting.services.sharing import record_answer, sealed_objects
+from reporting.services.sharing import locked_question, record_answer, sealed_objects
 from reporting.signals import evidence_added, message_posted, report_recorded
 
 
@@ -248,11 +248,7 @@ def answer_browser_consent(
     # Locked first, as add_reader does: a share by a caseworker at the same moment would
     # otherwise write its headers between these.
     locked = Report.objects.select_for_update().get(pk=report.pk)
-    question = (
-        ConsentRequest.objects.select_for_update().filter(pk=request_id, report=report).first()
-    )
-    if question is None:
-        raise ConsentRequest.DoesNotExist(request_id)
+    question = locked_question(report, request_id)
     if question.state != ConsentRequest.State.ASKED:
         return question
     if granted:

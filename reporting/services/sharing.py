@@ -109,6 +109,18 @@ def ask_consent(
     )
 
 
+def locked_question(report: Report, request_id: int) -> ConsentRequest:
+    """The question ``request_id`` put to her about ``report``, locked until the
+    transaction ends (a second click waits for the first answer); DoesNotExist for a
+    question that is not about her report."""
+    question = (
+        ConsentRequest.objects.select_for_update().filter(pk=request_id, report=report).first()
+    )
+    if question is None:
+        raise ConsentRequest.DoesNotExist(request_id)
+    return question
+
+
 @transaction.atomic
 def answer_consent(
     report: Report, request_id: int, *, granted: bool, identity: keys.Identity
@@ -118,11 +130,7 @@ def answer_consent(
     No: nothing is shared.  ``consent_answered`` goes out inside the transaction.
     An answer already given stays (a second click, the back button): nothing changes.
     ConsentRequest.DoesNotExist for a question that is not about her report."""
-    question = (
-        ConsentRequest.objects.select_for_update().filter(pk=request_id, report=report).first()
-    )
-    if question is None:
-        raise ConsentRequest.DoesNotExist(request_id)
+    question = locked_question(report, request_id)
     if question.state != ConsentRequest.State.ASKED:
         return question
     if granted:

@@ -28,6 +28,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from evidence import age
 from reporting.models import Report
+from tests.support.intake_pages import answer_the_steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -144,16 +145,7 @@ PHOTO = _photo()
 def file_with_canary_everywhere(browser: Browser, base: str, *, scripts: bool) -> None:
     context = browser.new_context(viewport=PHONE, java_script_enabled=scripts, locale="fr-FR")
     page: Page = context.new_page()
-    page.goto(f"{base}/fr/report/")
-    page.locator("input[name=category][value=doxxing]").check()
-    page.locator("form.intake button[type=submit]").click()
-    page.locator("select[name=region]").select_option("oriental")
-    page.locator("input[name=age_band][value='25_34']").check()
-    page.locator("input[name=services][value=legal]").check()
-    page.locator("input[name=consent_share][value=no]").check()
-    page.locator("input[name=consent_statistics][value=no]").check()
-    page.locator("form.intake button[type=submit]").click()
-    page.wait_for_url("**/report/your-words/")
+    answer_the_steps(page, base, category="doxxing")
     page.locator("textarea[name=narrative]").fill(f"Il a publié mon adresse. {CANARY}")
     page.locator("textarea[name=identifiers]").fill(f"@{CANARY}")
     page.locator("input[name=contact]").fill(f"{CANARY}@example.org")

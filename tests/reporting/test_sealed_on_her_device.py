@@ -19,6 +19,7 @@ from evidence.models import CustodyEvent, SealedObject
 from reporting import services
 from reporting.models import Report
 from tests.support.cutting_proxy import CuttingProxy
+from tests.support.intake_pages import answer_the_steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,19 +34,6 @@ def phone(browser: Browser, *, scripts: bool, locale: str = "fr-FR") -> Page:
         viewport=PHONE, java_script_enabled=scripts, locale=locale, is_mobile=True, has_touch=True
     )
     return context.new_page()
-
-
-def answer_the_steps(page: Page, base: str, lang: str = "fr") -> None:
-    page.goto(f"{base}/{lang}/report/")
-    page.locator("input[name=category][value=impersonation]").check()
-    page.locator("form.intake button[type=submit]").click()
-    page.locator("select[name=region]").select_option("oriental")
-    page.locator("input[name=age_band][value='25_34']").check()
-    page.locator("input[name=services][value=takedown]").check()
-    page.locator("input[name=consent_share][value=no]").check()
-    page.locator("input[name=consent_statistics][value=no]").check()
-    page.locator("form.intake button[type=submit]").click()
-    page.wait_for_url("**/report/your-words/")
 
 
 def photo_with_metadata() -> bytes:

@@ -16,7 +16,8 @@ from playwright.sync_api import Browser, expect
 
 from evidence.models import SealedObject
 from reporting.models import Report
-from tests.reporting.test_sealed_on_her_device import PHONE, answer_the_steps
+from tests.reporting.test_sealed_on_her_device import PHONE
+from tests.support.intake_pages import answer_the_steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
