@@ -76,16 +76,10 @@ def file_browser_report(
         # One reason for her: her phone's receipt was not as the server keeps one.
         raise NotAcceptable("receipt") from None
     checked = [_checked_file(f) for f in files]
-    tokens = [content, *(t for f in files for t in (f.original, f.note, f.working_copy) if t)]
-    if len(set(tokens)) != len(tokens):
-        raise NotAcceptable("uploads")
+    tokens = _tokens(files, content)
     with evidence.discard_on_failure(), transaction.atomic():
         claimed = {token: resumable.claim(token, owner) for token in tokens}
-        items = [(f, sniffed, claimed[f.original]) for f, sniffed in checked]
-        if sum(evidence.plaintext_size(original) for *_, original in items) > (
-            settings.EVIDENCE_MAX_REPORT_BYTES
-        ):
-            raise NotAcceptable("report_too_large")
+        _within_the_limit(files, claimed)
         report = Report.objects.create(
             reporter=save_browser_receipt(lookup, recipient, sealed_identity),
             content=claimed[content],
@@ -93,22 +87,40 @@ def file_browser_report(
             created_at=to_the_hour(timezone.now()),
             **fact_fields(report_facts),
         )
-        report.evidence.add(
-            *(
-                evidence.record_browser_item(
-                    original=original,
-                    note=claimed[f.note],
-                    working_copy=claimed[f.working_copy] if f.working_copy else None,
-                    sniffed=sniffed,
-                    claimed_sha256=f.sha256,
-                    actor="reporter",
-                    position=position,
-                )
-                for position, (f, sniffed, original) in enumerate(items, start=1)
-            )
-        )
+        report.evidence.add(*_record_files(checked, claimed, first=1))
         report_recorded.send(sender=Report, report_id=report.pk)
     return report
+
+
+def _tokens(files: list[BrowserFile], *more: str) -> list[str]:
+    """Every upload a filing names, each once: the same upload named twice is refused."""
+    tokens = [*more, *(t for f in files for t in (f.original, f.note, f.working_copy) if t)]
+    if len(set(tokens)) != len(tokens):
+        raise NotAcceptable("uploads")
+    return tokens
+
+
+def _within_the_limit(files: list[BrowserFile], claimed: dict) -> None:
+    # The originals' sizes, which their ciphertexts' lengths give exactly.
+    total = sum(evidence.plaintext_size(claimed[f.original]) for f in files)
+    if total > settings.EVIDENCE_MAX_REPORT_BYTES:
+        raise NotAcceptable("report_too_large")
+
+
+def _record_files(checked: list, claimed: dict, *, first: int) -> list:
+    """Her files as evidence items, numbered from ``first`` in the order she gave them."""
+    return [
+        evidence.record_browser_item(
+            original=claimed[f.original],
+            note=claimed[f.note],
+            working_copy=claimed[f.working_copy] if f.working_copy else None,
+            sniffed=sniffed,
+            claimed_sha256=f.sha256,
+            actor="reporter",
+            position=position,
+        )
+        for position, (f, sniffed) in enumerate(checked, start=first)
+    ]
 
 
 def _checked_file(file: BrowserFile) -> tuple[BrowserFile, Sniffed]:
@@ -184,31 +196,15 @@ def add_browser_evidence(report: Report, files: list[BrowserFile], owner: str) -
     if not files:
         raise NotAcceptable("no_file")
     checked = [_checked_file(f) for f in files]
-    tokens = [t for f in files for t in (f.original, f.note, f.working_copy) if t]
-    if len(set(tokens)) != len(tokens):
-        raise NotAcceptable("uploads")
+    tokens = _tokens(files)
     with transaction.atomic():
         readers = _locked_readers(report)
         claimed = {token: resumable.claim(token, owner) for token in tokens}
         for sealed in claimed.values():
             _sealed_for(sealed, readers)
-        if sum(evidence.plaintext_size(claimed[f.original]) for f in files) > (
-            settings.EVIDENCE_MAX_REPORT_BYTES
-        ):
-            raise NotAcceptable("report_too_large")
+        _within_the_limit(files, claimed)
         first = next_position(EvidenceItem.objects.filter(reports=report))
-        items = [
-            evidence.record_browser_item(
-                original=claimed[f.original],
-                note=claimed[f.note],
-                working_copy=claimed[f.working_copy] if f.working_copy else None,
-                sniffed=sniffed,
-                claimed_sha256=f.sha256,
-                actor="reporter",
-                position=position,
-            )
-            for position, (f, sniffed) in enumerate(checked, start=first)
-        ]
+        items = _record_files(checked, claimed, first=first)
         report.evidence.add(*items)
         evidence_added.send(
             sender=Report, report_id=report.pk, item_ids=[item.pk for item in items]
