@@ -90,6 +90,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
 sys.path.insert(0, str(REPO))
 
 from tests.support import intake_pages as steps  # noqa: E402 - needs the repository on the path
+from tests.support.processes import CHROMIUM, CHROMIUM_ARGS, JITLESS  # noqa: E402
 
 MIB = 1024 * 1024
 PART = 4 * MIB  # frontend/src/upload.js PART_SIZE, and the bench File's building block
@@ -100,15 +101,6 @@ ADMIN_URL = os.environ.get(
 DB_NAME = "sr_bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 WORK_FACTOR = 17  # config/settings.py EVIDENCE_RECEIPT_WORK_FACTOR's default
-CHROMIUM_ARGS = [  # tests/conftest.py
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-JITLESS = "--js-flags=--jitless"
 # An MP4's first box ('ftyp', 24 bytes, brands isom and mp41): sniff.js takes it.
 FTYP = bytes.fromhex("00000018") + b"ftypisom" + bytes.fromhex("00000200") + b"isommp41"
 TIMES = "\u00d7"
@@ -407,7 +399,7 @@ def chromium(*, jit: bool) -> Iterator:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            executable_path=CHROMIUM,
             args=CHROMIUM_ARGS + ([] if jit else [JITLESS]),
         )
         try:
@@ -855,7 +847,7 @@ def main() -> None:
 def report(sealings, receipts, profiles, uploads, sizes, elapsed, loads) -> None:
     chromium_version = (
         subprocess.run(
-            [os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), "--version"],
+            [CHROMIUM, "--version"],
             capture_output=True,
             text=True,
             check=False,

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.support.processes import CHROMIUM, CHROMIUM_ARGS, child_env
 from tests.support.processes import celery_worker as start_celery_worker
-from tests.support.processes import child_env
 
 # Fixtures kept in modules of their own, for every test.
 # tests.support.workers: what each pytest-xdist worker must have of its own.
@@ -112,15 +112,8 @@ def celery_worker(
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
         )
         yield browser
         browser.close()

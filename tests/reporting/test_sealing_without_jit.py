@@ -18,6 +18,7 @@ from evidence.models import SealedObject
 from reporting.models import Report
 from tests.reporting.test_sealed_on_her_device import PHONE
 from tests.support.intake_pages import answer_the_steps
+from tests.support.processes import CHROMIUM, CHROMIUM_ARGS, JITLESS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,10 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(scope="module")
 def jitless_browser(browser) -> Iterator[Browser]:
     # From the session's Playwright: a second one in the same process is refused.
-    jitless = browser.browser_type.launch(
-        executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-        args=["--no-sandbox", "--disable-gpu", "--js-flags=--jitless"],
-    )
+    jitless = browser.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, JITLESS])
     yield jitless
     jitless.close()
 

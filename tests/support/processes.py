@@ -26,6 +26,19 @@ from pathlib import Path
 
 from django.conf import settings
 
+# Debian's Chromium, as the browser tests and the benches start it (CHROMIUM_PATH wins).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Without V8's JIT, as Tor Browser runs scripts at its "safer" level.
+JITLESS = "--js-flags=--jitless"
+
 REPO = Path(__file__).resolve().parents[2]
 
 
